@@ -1,0 +1,284 @@
+r"""Interpretation of a document's symbols in a reference model where every quantity is known exactly.
+
+A parsed formula holds placeholders (base name, subscript) such as ('alphabar', 't-1') or ('p', 'x_t').
+A *notation* maps base names to model quantities; the *model* is a schedule (alpha_t, sigma_t) and a data
+law (Gaussian or Gaussian mixture), from which f, g^2, lambda, the marginal density and the score are
+derived (derive/). The same notation is applied with the generic symbolic model (alpha, sigma undefined
+functions, data N(m, v)) and with concrete numeric models (VP/VE/... schedules, mixtures).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import sympy as sp
+
+from derive import schedules
+from derive.data import Mixture, gaussian
+from derive.symbols import dt as DT, eps as EPS, t as T_SYM, x as X_SYM, x0 as X0_SYM
+
+T_END = sp.Symbol("T", positive=True)
+
+
+class NotationError(ValueError):
+    """A symbol the claim's notation does not define."""
+
+
+class Model:
+    """Exact quantities of a schedule + data law, as SymPy expressions of (x, t)."""
+
+    def __init__(self, schedule: schedules.Schedule, data: Mixture, varsigma: Callable | None = None,
+                 t_end=T_END):
+        self.schedule, self.data, self.t_end = schedule, data, t_end
+        self._varsigma = varsigma or (lambda tau: sp.Function("varsigma", positive=True)(tau))
+        self._states: dict = {}
+
+    # schedule quantities
+    def alpha(self, tau):
+        return self.schedule.alpha(tau)
+
+    def sigma(self, tau):
+        return self.schedule.sigma(tau)
+
+    def f(self, tau):
+        return self.schedule.drift_coeff(tau)
+
+    def g2(self, tau):
+        return self.schedule.diffusion_sq(tau)
+
+    def g(self, tau):
+        return sp.sqrt(self.g2(tau))
+
+    def log_snr(self, tau):
+        return self.schedule.log_snr(tau)
+
+    def varsigma(self, tau):
+        return self._varsigma(tau)
+
+    # data quantities
+    def density(self, xx, tau):
+        return self.data.marginal_density(self.schedule, xx, tau)
+
+    def log_density(self, xx, tau):
+        """log p_t(x); for a single Gaussian expanded so that it is a polynomial in x."""
+        if len(self.data.weights) == 1:
+            a, s2 = self.alpha(tau), self.sigma(tau)**2
+            var = a**2 * self.data.variances[0] + s2
+            return -(xx - a * self.data.means[0])**2 / (2 * var) - sp.log(2 * sp.pi * var) / 2
+        return sp.log(self.density(xx, tau))
+
+    def score(self, xx, tau):
+        if len(self.data.weights) == 1:
+            return sp.diff(self.log_density(X_SYM, tau), X_SYM).subs(X_SYM, xx)
+        return self.data.score(self.schedule, xx, tau)
+
+    def eps_pred(self, xx, tau):
+        """Ideal noise prediction E[eps | x_t] = -sigma_t * score."""
+        return -self.sigma(tau) * self.score(xx, tau)
+
+    def x0_pred(self, xx, tau):
+        """Tweedie: E[x_0 | x_t] = (x + sigma^2 score) / alpha."""
+        return (xx + self.sigma(tau)**2 * self.score(xx, tau)) / self.alpha(tau)
+
+    def state(self, tau):
+        """State variable at time tau: x at t, x_0 at 0, a fresh real symbol otherwise."""
+        if tau == T_SYM:
+            return X_SYM
+        if tau == 0:
+            return X0_SYM
+        key = sp.srepr(tau)
+        if key not in self._states:
+            self._states[key] = sp.Symbol(f"x[{tau}]", real=True)
+        return self._states[key]
+
+
+def symbolic_model() -> Model:
+    return Model(schedules.generic(), gaussian())
+
+
+_TIME = re.compile(r"^(t|s|T|u|\d+)(?:([+-])(\d+|@dt@|dt|h))?$")
+
+
+def parse_time(sub: str):
+    """A subscript read as a time ('t', 't-1', 't+@dt@', 'T', '0'), or None when it is not a time."""
+    text = re.sub(r"\s+", "", sub or "").replace(r"\Delta_t", "@dt@").replace(r"\Deltat", "@dt@")
+    mo = _TIME.match(text)
+    if not mo:
+        return None
+    base = {"t": T_SYM, "s": sp.Symbol("s", positive=True), "T": T_END,
+            "u": sp.Symbol("u", positive=True)}.get(mo.group(1))
+    if base is None:
+        base = sp.Integer(int(mo.group(1)))
+    if mo.group(2):
+        step = DT if mo.group(3) in ("@dt@", "dt") else (sp.Symbol("h", positive=True) if mo.group(3) == "h"
+                                                          else sp.Integer(int(mo.group(3))))
+        base = base + step if mo.group(2) == "+" else base - step
+    return base
+
+
+# --- notations ------------------------------------------------------------------------------------
+# A handler receives (model, tau, args, sub) and returns an expression. tau is the parsed time
+# (defaulting to t); args are the interpreted function arguments (possibly empty); sub the raw subscript.
+
+def _f(M, tau, args, sub):
+    return M.f(tau) * args[0] if args else M.f(tau)
+
+
+def _density(M, tau, args, sub):
+    xx = args[0] if args else X_SYM
+    return M.density(xx, tau)
+
+
+def _score(M, tau, args, sub):
+    xx = args[0] if args else X_SYM
+    return M.score(xx, tau)
+
+
+def _eps(M, tau, args, sub):
+    if args or "theta" in sub:
+        xx = args[0] if args else X_SYM
+        return M.eps_pred(xx, tau)
+    return EPS
+
+
+def _x(M, tau, args, sub):
+    return M.state(tau)
+
+
+COMMON = {
+    "x": _x, "X": _x, "y": _x,
+    "f": _f,
+    "g": lambda M, tau, a, s: M.g(tau),
+    "p": _density, "q": _density,
+    "score": _score,
+    "s": lambda M, tau, a, sub: M.score(a[0] if a else X_SYM, tau),
+    "epsilon": _eps,
+    "beta": lambda M, tau, a, s: -2 * M.f(tau),
+    "alpha": lambda M, tau, a, s: M.alpha(tau),
+    "sigma": lambda M, tau, a, s: M.sigma(tau),
+    "t": lambda M, tau, a, s: T_SYM,
+    "dt": lambda M, tau, a, s: DT,
+}
+
+NOTATIONS: dict[str, dict] = {
+    "common": COMMON,
+    # 002: x_t = sqrt(abar_t) x_0 + sqrt(bbar_t) eps; free family diffusion written sigma_t
+    "002": {**COMMON,
+            "alphabar": lambda M, tau, a, s: M.alpha(tau)**2,
+            "betabar": lambda M, tau, a, s: M.sigma(tau)**2,
+            "gammabar": lambda M, tau, a, s: M.g2(tau),
+            "sigma": lambda M, tau, a, s: M.varsigma(tau)},
+    # 000: lambda_t signal scale, mu_t noise scale; sigma_t the free diffusion of the family (1)
+    "000": {**COMMON,
+            "lambda": lambda M, tau, a, s: M.alpha(tau),
+            "mu": lambda M, tau, a, s: M.sigma(tau),
+            "alphabar": lambda M, tau, a, s: M.alpha(tau)**2,
+            "sigma": lambda M, tau, a, s: M.varsigma(tau)},
+    # 003 (the book): alpha_t, sigma_t the schedule itself
+    "003": {**COMMON},
+    # 004: u_t(x) a vector field; sigma_t the diffusion coefficient g
+    "004": {**COMMON, "sigma": lambda M, tau, a, s: M.g(tau)},
+}
+
+
+def _load_extensions() -> None:
+    """Merge NOTATIONS from checks/notations_*.py (one module per family, so families do not collide)."""
+    import importlib
+    import pkgutil
+    import checks
+    for info in pkgutil.iter_modules(checks.__path__):
+        if info.name.startswith("notations_"):
+            module = importlib.import_module(f"checks.{info.name}")
+            NOTATIONS.update(getattr(module, "NOTATIONS", {}))
+
+
+_loaded = False
+
+
+def get_notation(name: str) -> dict:
+    global _loaded
+    if not _loaded:
+        _load_extensions()
+        _loaded = True
+    if name not in NOTATIONS:
+        raise NotationError(f"unknown notation {name!r}; known: {sorted(NOTATIONS)}")
+    return NOTATIONS[name]
+
+
+def interpret(expr: sp.Expr, atoms: dict, model: Model, notation: dict,
+              markers: frozenset = frozenset()) -> sp.Expr:
+    """Replace every placeholder (and plain letter) in ``expr`` by its value in ``model``.
+
+    ``markers`` are bases left as symbols (e.g. the differentials 'd' of an SDE); they are returned as
+    Symbol('d_<sub>').
+    """
+    table = {name.replace("\\", ""): val for name, val in atoms.items()}
+
+    def value(base: str, sub: str, args: tuple):
+        if base in markers:
+            return sp.Symbol(f"{base}_{sub}")
+        time = None
+        if "|" in sub:  # score placeholder: "<p subscript>|<args latex>"
+            psub, argtxt = sub.split("|", 1)
+            time = parse_time(psub)
+            if time is None:
+                mo = re.search(r"_\s*\{?\s*([^{}|]+?)\s*\}?\s*$", argtxt)
+                time = parse_time(mo.group(1)) if mo else None
+            sub = psub
+        else:
+            time = parse_time(sub)
+            if time is None and sub:
+                mo = re.match(r"^[a-zA-Z]_\{?([^{}]+)\}?$", sub.replace(" ", ""))  # p_{x_t}
+                if mo:
+                    time = parse_time(mo.group(1))
+        if time is None and args:
+            time = _time_of(args[0], model)
+        if time is None:
+            time = T_SYM
+        handler = notation.get(base)
+        if handler is None:
+            raise NotationError(f"symbol {base!r} (subscript {sub!r}) has no meaning in this notation")
+        return handler(model, time, args, sub)
+
+    def walk(e):
+        if isinstance(e, sp.Symbol):
+            name = e.name
+            if name in table:
+                base, sub = table[name]
+                return value(base, sub, ())
+            if name in notation:
+                return value(name, "", ())
+            if name in ("x",):
+                return X_SYM
+            raise NotationError(f"symbol {name!r} has no meaning in this notation")
+        if isinstance(e, sp.core.function.AppliedUndef):
+            name = e.func.__name__
+            args = tuple(walk(a) for a in e.args)
+            if name in table:
+                base, sub = table[name]
+                return value(base, sub, args)
+            if name in notation:
+                return value(name, "", args)
+            raise NotationError(f"function {name!r} has no meaning in this notation")
+        if isinstance(e, sp.Derivative):
+            inner = walk(e.expr)
+            variables = [(walk(v) if not isinstance(v, sp.Symbol) or v.name not in ("t", "x") else
+                          (T_SYM if v.name == "t" else X_SYM), n) for v, n in e.variable_count]
+            return sp.Derivative(inner, *variables)
+        if not e.args:
+            return e
+        return e.func(*[walk(a) for a in e.args])
+
+    return walk(expr)
+
+
+def _time_of(arg, model: Model):
+    if arg == X_SYM:
+        return T_SYM
+    if arg == X0_SYM:
+        return sp.Integer(0)
+    for key, sym in model._states.items():
+        if sym == arg:
+            return sp.sympify(sym.name[2:-1], locals={"t": T_SYM, "Delta_t": DT, "T": T_END}) if False else None
+    return None

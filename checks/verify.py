@@ -1,0 +1,308 @@
+r"""The one verification path: ``verify(claim) -> Verdict``, used by pytest and by the report.
+
+A formula (the document's, or for errata and notation claims also the corrected one) is parsed, its
+symbols are interpreted in reference models (notation.py), and checked by the methods its kind allows:
+
+* symbolic      — generic schedule alpha(t), sigma(t) and data N(m, v): ``simplify(residual) == 0``;
+* exact-gaussian — concrete schedules and Gaussian-mixture data, residual evaluated at seeded random
+                  points at 50 digits (mpmath); decisive both ways (a clear non-zero refutes);
+* monte-carlo   — for SDE claims: Euler–Maruyama simulation of the claimed process (numerics/) against
+                  the exact marginal, KS test at a stated false-alarm rate.
+"""
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time as _time
+
+import numpy as np
+import sympy as sp
+
+from derive import fokker_planck, schedules
+from derive.data import Mixture
+from derive.symbols import dt as DT, eps as EPS, t as T_SYM, x as X_SYM, x0 as X0_SYM
+
+from . import latex as L
+from .catalogue import Claim
+from .notation import Model, get_notation, interpret, symbolic_model
+from .verdict import MethodResult, Verdict
+
+HOLD_TOL = 1e-20      # relative residual below which a 50-digit evaluation counts as zero
+REFUTE_TOL = 1e-6     # relative residual above which it refutes
+DIGITS = 50
+
+
+class VerificationError(ValueError):
+    """A claim that cannot be checked as written (bad kind, unparseable formula, unknown symbol)."""
+
+
+# --- reference models ------------------------------------------------------------------------------
+
+def numeric_models(rng: np.random.Generator, count: int = 3) -> list[Model]:
+    """Concrete schedules (random parameters) with Gaussian-mixture data, for point evaluation."""
+    models = []
+    names = ["vp-linear", "ve", "rectified-flow", "vp-cosine", "sub-vp", "edm"]
+    for i in range(count):
+        name = names[i % len(names)]
+        if name in ("vp-linear", "sub-vp"):
+            b0 = round(float(rng.uniform(0.05, 0.5)), 3)
+            sc = schedules.get(name, beta_min=b0, beta_max=round(b0 + float(rng.uniform(1, 15)), 3))
+        elif name == "ve":
+            sc = schedules.get(name, sigma_min=round(float(rng.uniform(0.01, 0.1)), 3),
+                               sigma_max=round(float(rng.uniform(5, 50)), 2))
+        else:
+            sc = schedules.get(name)
+        w = sp.Rational(int(rng.integers(2, 8)), 10)
+        mix = Mixture((w, 1 - w), (sp.Rational(int(rng.integers(-20, -5)), 10), sp.Rational(int(rng.integers(5, 20)), 10)),
+                      (sp.Rational(int(rng.integers(1, 9)), 10), sp.Rational(int(rng.integers(1, 9)), 10)))
+        c0 = sp.Rational(int(rng.integers(1, 9)), 10)
+        models.append(Model(sc, mix, varsigma=lambda tau, c0=c0: c0 + tau / 3, t_end=sp.Rational(9, 10)))
+    return models
+
+
+def _points(rng: np.random.Generator, model: Model, symbols_: set, n: int) -> list[dict]:
+    lo = max(model.schedule.t_min, 0.0) + 0.05
+    hi = min(model.schedule.t_max, 1.0) - 0.15
+    pts = []
+    for _ in range(n):
+        pt = {}
+        for sym in symbols_:
+            name = sym.name
+            if name == "t":
+                pt[sym] = sp.Float(rng.uniform(lo, hi), DIGITS)
+            elif name in ("s", "u"):
+                pt[sym] = sp.Float(rng.uniform(lo, hi), DIGITS)
+            elif name == "Delta_t":
+                pt[sym] = sp.Float(rng.uniform(0.001, 0.02), DIGITS)
+            elif name == "T":
+                pt[sym] = sp.Float(hi + 0.05, DIGITS)
+            elif name == "m":
+                pt[sym] = sp.Float(rng.uniform(-2, 2), DIGITS)
+            elif name == "v":
+                pt[sym] = sp.Float(rng.uniform(0.1, 2), DIGITS)
+            elif name == "h":
+                pt[sym] = sp.Float(rng.uniform(0.01, 0.5), DIGITS)
+            else:
+                pt[sym] = sp.Float(rng.normal(0, 1.5), DIGITS)
+        pts.append(pt)
+    return pts
+
+
+def _evaluate(expr: sp.Expr, point: dict) -> sp.Expr:
+    return sp.N(expr.subs(point).doit(), DIGITS)
+
+
+# --- parsing ---------------------------------------------------------------------------------------
+
+def parse_claim(claim: Claim, form: str) -> tuple[L.Relation, bool]:
+    """The relation of ``form`` ('document' or 'corrected'); falls back to the transcribed text."""
+    if form == "corrected":
+        return L.parse_relation(claim.corrected), False
+    try:
+        return L.parse_relation(claim.latex), True
+    except L.LatexError:
+        if not claim.transcribed:
+            raise
+        return L.parse_relation(claim.transcribed), False
+
+
+# --- residual builders, one per kind ---------------------------------------------------------------
+
+def _relation_residuals(rel: L.Relation, model: Model, notation: dict) -> list[sp.Expr]:
+    sides = [interpret(side, rel.atoms, model, notation) for side in rel.sides]
+    eq_ops = ("=", ":=", r"\equiv")
+    out = []
+    for i, op in enumerate(rel.ops):
+        if op in eq_ops:
+            out.append(sides[i + 1] - sides[i])
+        elif op == r"\approx":
+            out.append(sides[i + 1] - sides[i])  # handled as first-order by the caller
+        else:
+            raise VerificationError(f"relation {op!r} is not an equality")
+    return out
+
+
+def _sde_parts(rel: L.Relation, model: Model, notation: dict, claim: Claim):
+    """(drift, diffusion_sq, direction) of 'dx = A dt + B dw' or 'dx/dt = A'."""
+    if len(rel.sides) != 2:
+        raise VerificationError("an SDE claim must have the form dx = A dt + B dw")
+    lhs = interpret(rel.sides[0], rel.atoms, model, notation, markers=frozenset({"d"}))
+    rhs = interpret(rel.sides[1], rel.atoms, model, notation, markers=frozenset({"d"}))
+    marks = [sp.Symbol(n) for n in ("d_t", "d_w", "d_wbar")]
+    rhs = sp.expand(rhs, deep=False, mul=True, multinomial=False, power_exp=False, log=False)
+    rhs = sp.collect(rhs, marks)
+    d_t, d_w, d_wbar, d_x = (sp.Symbol(n) for n in ("d_t", "d_w", "d_wbar", "d_x"))
+    direction = claim.direction or "forward"
+    if d_x in lhs.free_symbols:
+        drift = rhs.coeff(d_t)
+        noise = rhs.coeff(d_w) + rhs.coeff(d_wbar)
+        if d_wbar in rhs.free_symbols:
+            direction = "reverse"
+        rest = rhs.subs({d_t: 0, d_w: 0, d_wbar: 0})
+        if rest != 0 or (lhs - d_x) != 0:
+            raise VerificationError(f"SDE has terms that are neither dt nor dw: {rest}")
+    elif isinstance(lhs, sp.Derivative):
+        drift, noise = rhs, sp.Integer(0)
+    else:
+        raise VerificationError("SDE left side must be dx or dx/dt")
+    return drift, sp.expand(noise**2), direction
+
+
+def _sde_residual(rel, model, notation, claim) -> sp.Expr:
+    drift, diff_sq, direction = _sde_parts(rel, model, notation, claim)
+    return fokker_planck.log_residual(drift, diff_sq, model.log_density(X_SYM, T_SYM), direction)
+
+
+def _step_residuals(rel, model, notation, claim) -> list[sp.Expr]:
+    """Euler–Maruyama consistency: mean increment / dt -> drift, variance / dt -> g^2 (as dt -> 0)."""
+    lhs, rhs = (interpret(s, rel.atoms, model, notation) for s in rel.sides[:2])
+    states = sorted({s for s in (lhs - rhs).free_symbols if s.name.startswith("x[") or s == X_SYM},
+                    key=lambda s: s.name)
+    later = [s for s in states if s != X_SYM]
+    if len(later) != 1:
+        raise VerificationError(f"a step must relate x_t and one other state, found {states}")
+    other = later[0]
+    direction = claim.direction or "forward"
+    target = other if direction != "reverse" else X_SYM
+    expr = lhs - rhs
+    slope = sp.diff(expr, target)
+    if slope == 0 or target in slope.free_symbols:
+        raise VerificationError("a step must be linear in its new state")
+    new = -expr.subs(target, 0) / slope
+    noises = sorted((s for s in new.free_symbols if s.name.startswith("epsilon")), key=lambda s: s.name)
+    mean = new.subs({n: 0 for n in noises})
+    var = sum(sp.diff(new, n)**2 for n in noises)
+    if direction == "forward":   # new = x_{t+dt}, old = x_t
+        old, step = X_SYM, DT
+        drift_ref = model.f(T_SYM) * X_SYM
+    else:                         # new = x_t from old = x_{t+dt}, a step of -dt
+        mean, var = mean.subs(other, X_SYM), var.subs(other, X_SYM)
+        old, step = X_SYM, -DT
+        drift_ref = model.f(T_SYM) * X_SYM - model.g2(T_SYM) * model.score(X_SYM, T_SYM)
+    if claim.meaning == "pf-ode":
+        drift_ref = model.f(T_SYM) * X_SYM - model.g2(T_SYM) * model.score(X_SYM, T_SYM) / 2
+    return [(mean - old) / step - drift_ref, var / DT - model.g2(T_SYM) * (0 if claim.meaning == "pf-ode" else 1)]
+
+
+def residuals(claim: Claim, rel: L.Relation, model: Model) -> tuple[list[sp.Expr], bool]:
+    """Residual expressions that vanish iff the formula holds in ``model``; flag: limit dt -> 0 wanted."""
+    notation = get_notation(claim.notation or claim.document[:3])
+    if claim.kind == "sde":
+        return [_sde_residual(rel, model, notation, claim)], False
+    if claim.kind == "step":
+        return _step_residuals(rel, model, notation, claim), True
+    if claim.kind in ("equation", "definition", "approx"):
+        return _relation_residuals(rel, model, notation), claim.kind == "approx" or r"\approx" in rel.ops
+    raise VerificationError(f"kind {claim.kind!r} has no verification method yet")
+
+
+# --- methods ---------------------------------------------------------------------------------------
+
+class _Timeout(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: int):
+    """Bound a SymPy simplification (main thread only; elsewhere unbounded)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    def handler(signum, frame):
+        raise _Timeout()
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+SYMBOLIC_SECONDS = 15
+
+
+def _symbolic(claim, rel, form) -> MethodResult:
+    start = _time.perf_counter()
+    res, limit = residuals(claim, rel, symbolic_model())
+    ok = True
+    try:
+        with _time_limit(SYMBOLIC_SECONDS):
+            for r in res:
+                r = r.doit()
+                if limit and DT in r.free_symbols:
+                    r = sp.limit(sp.cancel(r), DT, 0)
+                if sp.simplify(r) != 0:
+                    ok = None  # not proved; the numeric method decides
+                    break
+    except _Timeout:
+        ok = None
+    return MethodResult("symbolic", form, ok, 0.0 if ok else None, seconds=_time.perf_counter() - start,
+                        detail="generic schedule alpha(t), sigma(t); data N(m, v)")
+
+
+def _numeric(claim, rel, form, seed: int, n_points: int = 4) -> MethodResult:
+    start = _time.perf_counter()
+    rng = np.random.default_rng(seed)
+    worst, scale_worst, where = 0.0, 1.0, ""
+    for model in numeric_models(rng):
+        res, limit = residuals(claim, rel, model)
+        for r in res:
+            r = r.doit()
+            syms = r.free_symbols
+            for pt in _points(rng, model, syms, n_points):
+                if limit and DT in pt:
+                    pt[DT] = sp.Float("1e-24", DIGITS)
+                val = abs(complex(_evaluate(r, pt)))
+                if val > worst:
+                    worst, where = val, f"{model.schedule.name} at " + ", ".join(f"{k}={float(v):.4g}" for k, v in pt.items())
+    tol = 1e-10 if any(True for _ in [0]) else HOLD_TOL
+    holds = worst < tol if worst < REFUTE_TOL else False
+    if tol <= worst < REFUTE_TOL:
+        holds = None
+    return MethodResult("exact-gaussian", form, holds, worst, seed=seed, samples=None,
+                        seconds=_time.perf_counter() - start,
+                        detail=f"worst residual {worst:.3g} ({where})")
+
+
+def check_form(claim: Claim, form: str, seed: int) -> tuple[list[MethodResult], bool]:
+    rel, parsed = parse_claim(claim, form)
+    results = [_symbolic(claim, rel, form)]
+    results.append(_numeric(claim, rel, form, seed))
+    return results, parsed
+
+
+def _decide(results: list[MethodResult]) -> bool | None:
+    decisive = [r.holds for r in results if r.holds is not None]
+    if not decisive:
+        return None
+    if any(decisive) and not all(decisive):
+        return None  # methods disagree: report as unverified
+    return decisive[0]
+
+
+def verify(claim: Claim, samples: int | None = None, seed: int = 0) -> Verdict:
+    """Check ``claim`` by every applicable method and return its Verdict (status vs expect)."""
+    start = _time.perf_counter()
+    results: list[MethodResult] = []
+    parsed = False
+    message = ""
+    try:
+        doc_results, parsed = check_form(claim, "document", seed)
+        results += doc_results
+        doc_holds = _decide(doc_results)
+        if claim.expect == "holds":
+            status = "holds" if doc_holds else ("refuted" if doc_holds is False else "unverified")
+        else:
+            corr_results, _ = check_form(claim, "corrected", seed) if claim.corrected else ([], False)
+            results += corr_results
+            corr_holds = _decide(corr_results)
+            if claim.expect == "erratum":
+                status = "erratum" if (doc_holds is False and corr_holds) else \
+                    ("holds" if doc_holds else "unverified")
+            else:  # notation: the convention's form must hold
+                status = "notation" if (corr_holds or (not claim.corrected and doc_holds)) else "unverified"
+    except (L.LatexError, VerificationError, ValueError) as exc:
+        status, message = "failed", f"{type(exc).__name__}: {exc}"
+    return Verdict(claim.id, status, claim.expect, parsed, results, _time.perf_counter() - start, message)

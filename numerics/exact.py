@@ -1,0 +1,148 @@
+r"""Exact marginals of Gaussian-mixture data under a schedule (the numeric twin of derive.data).
+
+Data x_0 ~ sum_k w_k N(m_k, v_k I_d) and x_t = alpha_t x_0 + sigma_t eps give the marginal
+    p_t(x) = sum_k w_k N(x; alpha_t m_k, (alpha_t^2 v_k + sigma_t^2) I_d),
+a mixture with component variances s_k(t) = alpha_t^2 v_k + sigma_t^2, and the score
+    grad log p_t(x) = sum_k r_k(x) (alpha_t m_k - x) / s_k(t),  r_k = softmax_k(log w_k + log N_k(x)),
+computed with log-sum-exp so that far tails neither underflow nor give 0/0.
+
+Shapes: 1-D data (``means`` of shape (K,)) uses samples x of shape (...,); d-dim isotropic data
+(``means`` of shape (K, d)) uses x of shape (..., d). ``t`` is a scalar or broadcasts against the
+sample batch shape ``...``. ``fns`` is a numerics.kernels.ScheduleFns.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import logsumexp, ndtr
+
+from .kernels import ScheduleFns
+
+_LOG_2PI = float(np.log(2 * np.pi))
+
+
+def _array(name: str, value, ndim: tuple[int, ...]) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of real numbers, got {value!r}") from None
+    if arr.ndim not in ndim or arr.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty array with ndim in {ndim}, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class GaussianMixture:
+    """Data law sum_k weights[k] N(means[k], variances[k] I): weights (K,), means (K,) or (K, d),
+    variances (K,) (isotropic per component). Arrays are stored as float64 NumPy arrays."""
+
+    weights: np.ndarray
+    means: np.ndarray
+    variances: np.ndarray
+
+    def __post_init__(self):
+        w = _array("weights", self.weights, (1,))
+        m = _array("means", self.means, (1, 2))
+        v = _array("variances", self.variances, (1,))
+        if np.any(w < 0) or abs(w.sum() - 1.0) > 1e-9:
+            raise ValueError(f"weights must be >= 0 and sum to 1, got {w.tolist()} (sum {w.sum()!r})")
+        if np.any(v <= 0):
+            raise ValueError(f"variances must be > 0, got {v.tolist()}")
+        if not len(w) == len(m) == len(v):
+            raise ValueError(f"weights, means and variances must have the same number of components, "
+                             f"got {len(w)}, {len(m)}, {len(v)}")
+        for name, arr in (("weights", w), ("means", m), ("variances", v)):
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+
+    @property
+    def dim(self) -> int | None:
+        """None for 1-D data (samples of shape (n,)), else d (samples of shape (n, d))."""
+        return None if self.means.ndim == 1 else self.means.shape[1]
+
+
+def _components(x, t, fns: ScheduleFns, mix: GaussianMixture):
+    """Per-component log(w_k N_k(x)) (shape (..., K)), residual alpha m_k - x (..., K, d), variance s_k (..., K)."""
+    x = jnp.asarray(x)
+    xd = x[..., None] if mix.dim is None else x                        # (..., d)
+    t = jnp.asarray(t)[..., None]                                      # broadcast over K
+    a, s2 = fns.alpha(t), fns.sigma(t) ** 2
+    var = a ** 2 * mix.variances + s2                                  # (..., K)
+    means = mix.means[:, None] if mix.dim is None else mix.means       # (K, d)
+    resid = a[..., None] * means - xd[..., None, :]                    # (..., K, d)
+    d = means.shape[1]
+    logn = -0.5 * (jnp.sum(resid ** 2, -1) / var + d * (_LOG_2PI + jnp.log(var)))
+    with np.errstate(divide="ignore"):
+        logw = np.log(mix.weights)
+    return logw + logn, resid, var
+
+
+def marginal_logpdf(x, t, fns: ScheduleFns, mix: GaussianMixture) -> jax.Array:
+    """log p_t(x) = logsumexp_k [log w_k + log N(x; alpha_t m_k, s_k(t) I)]; shape = batch shape of x."""
+    logc, _, _ = _components(x, t, fns, mix)
+    return logsumexp(logc, axis=-1)
+
+
+def marginal_score(x, t, fns: ScheduleFns, mix: GaussianMixture) -> jax.Array:
+    """grad_x log p_t(x) = sum_k r_k (alpha_t m_k - x)/s_k(t) with r = softmax(log w + log N); shape of x."""
+    logc, resid, var = _components(x, t, fns, mix)
+    r = jax.nn.softmax(logc, axis=-1)
+    score = jnp.sum((r / var)[..., None] * resid, axis=-2)
+    return score[..., 0] if mix.dim is None else score
+
+
+def marginal_cdf(x, t, fns: ScheduleFns, mix: GaussianMixture) -> jax.Array:
+    """P(X_t <= x) = sum_k w_k Phi((x - alpha_t m_k)/sqrt(s_k(t))) (1-D data only)."""
+    if mix.dim is not None:
+        raise ValueError(f"marginal_cdf needs 1-D data (means of shape (K,)), got means of shape {mix.means.shape}")
+    x = jnp.asarray(x)
+    t = jnp.asarray(t)[..., None]
+    a, s2 = fns.alpha(t), fns.sigma(t) ** 2
+    z = (x[..., None] - a * mix.means) / jnp.sqrt(a ** 2 * mix.variances + s2)
+    return jnp.sum(mix.weights * ndtr(z), axis=-1)
+
+
+def _check_n(n) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    return int(n)
+
+
+def sample_data(key: jax.Array, n: int, mix: GaussianMixture) -> jax.Array:
+    """n draws of x_0: component k ~ Categorical(w), then m_k + sqrt(v_k) z; shape (n,) or (n, d)."""
+    n = _check_n(n)
+    k_comp, k_noise = jax.random.split(key)
+    with np.errstate(divide="ignore"):
+        logw = jnp.asarray(np.log(mix.weights))
+    comp = jax.random.categorical(k_comp, logw, shape=(n,))
+    shape = (n,) if mix.dim is None else (n, mix.dim)
+    z = jax.random.normal(k_noise, shape, dtype=jnp.float64)
+    scale = jnp.sqrt(jnp.asarray(mix.variances))[comp]
+    return jnp.asarray(mix.means)[comp] + (scale if mix.dim is None else scale[:, None]) * z
+
+
+def sample_marginal(key: jax.Array, n: int, t, fns: ScheduleFns, mix: GaussianMixture) -> jax.Array:
+    """n exact draws of x_t = alpha_t x_0 + sigma_t eps (t a scalar)."""
+    k_data, k_eps = jax.random.split(key)
+    x0 = sample_data(k_data, n, mix)
+    eps = jax.random.normal(k_eps, x0.shape, dtype=x0.dtype)
+    return fns.alpha(t) * x0 + fns.sigma(t) * eps
+
+
+def marginal_mean_var(t, fns: ScheduleFns, mix: GaussianMixture) -> tuple[jax.Array, jax.Array]:
+    """Mean alpha_t E[x_0] and variance alpha_t^2 Var[x_0] + sigma_t^2 of x_t, per coordinate.
+
+    Var[x_0] = sum_k w_k (v_k + m_k^2) - (sum_k w_k m_k)^2 (law of total variance). 1-D data:
+    scalars; d-dim data: mean (d,) and the diagonal of the covariance (d,).
+    """
+    w = mix.weights if mix.dim is None else mix.weights[:, None]
+    v = mix.variances if mix.dim is None else mix.variances[:, None]
+    mean0 = np.sum(w * mix.means, axis=0)
+    var0 = np.sum(w * (v + mix.means ** 2), axis=0) - mean0 ** 2
+    a, s = fns.alpha(t), fns.sigma(t)
+    return a * mean0, a ** 2 * var0 + s ** 2

@@ -1,0 +1,45 @@
+"""``python -m reports``: verify every claim and write reports/out/ (claims.csv, report.tex/pdf, summary.md,
+manifest.json). Exit status 0 when every claim's status equals its expectation, 1 otherwise, 2 on a bad
+selection."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from reports.build import DEFAULT_OUT, UsageError, run
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m reports", description=__doc__)
+    p.add_argument("--only", nargs="+", action="extend", metavar="FAMILY",
+                   help="only these claim families (TOML stems under checks/claims/)")
+    p.add_argument("--document", metavar="FILE", help="only claims on this document (file name under "
+                                                      "../shared/documents)")
+    p.add_argument("--samples", type=_positive, help="Monte Carlo sample count (default: each method's own)")
+    p.add_argument("--seed", type=int, default=0, help="base PRNG seed (default 0)")
+    p.add_argument("--out", default=str(DEFAULT_OUT), help=f"output directory (default {DEFAULT_OUT})")
+    p.add_argument("--json", action="store_true", help="also print the rows as JSON to stdout")
+    p.add_argument("--no-pdf", action="store_true", help="do not compile report.tex even where TeX is installed")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return run(only=args.only, document=args.document, samples=args.samples, seed=args.seed, out=args.out,
+                   as_json=args.json, pdf=not args.no_pdf, progress=not args.no_progress)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

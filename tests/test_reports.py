@@ -1,0 +1,186 @@
+"""The report CLI (``python -m reports``) against a fake catalogue and a fake ``verify``."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pytest
+
+from checks.verdict import MethodResult, Verdict
+from reports import build
+from reports.__main__ import main
+
+
+@dataclass
+class FakeClaim:
+    id: str
+    document: str
+    label: str
+    line: int
+    family: str
+    latex: str
+    kind: str = "equation"
+    expect: str = "holds"
+    corrected: str = ""
+    note: str = ""
+    methods: list = field(default_factory=lambda: ["symbolic"])
+
+
+CLAIMS = [
+    FakeClaim("fam_a.one", "000_doc.txt", "(1)", 10, "fam_a", r"f_t = \frac{d \log \alpha_t}{dt}"),
+    FakeClaim("fam_a.two_err", "000_doc.txt", "(2)", 20, "fam_a",
+              r"\bar{\alpha}_{t} &= \prod_{s=1}^{t} (1-\beta_s) \quad \text{100% of $\beta$}",
+              expect="erratum", corrected=r"\bar{\alpha}_{t} = \prod_{s=1}^{t} \alpha_s",
+              note="alpha_t means 1 - beta_t; ᾱ is the product"),
+    FakeClaim("fam_b.three", "001_doc.txt", "Algorithm 1", 30, "fam_b", r"x_{t-1} = x_t - h"),
+]
+
+
+def fake_load_claims(families_=None, document=None):
+    """Like checks.catalogue.load_claims: unknown names raise a ValueError."""
+    for name in families_ or []:
+        if name not in {c.family for c in CLAIMS}:
+            raise ValueError(f"unknown family {name!r}; known families: ['fam_a', 'fam_b']")
+    if document is not None and document not in {c.document for c in CLAIMS}:
+        raise ValueError(f"unknown document {document!r}")
+    families = families_
+    return [c for c in CLAIMS if (families is None or c.family in families)
+            and (document is None or c.document == document)]
+
+
+def make_verify(statuses=None, raise_on=None):
+    statuses = statuses or {}
+    calls = []
+
+    def verify(claim, samples=None, seed=0):
+        calls.append(claim.id)
+        if claim.id == raise_on:
+            raise RuntimeError("boom")
+        status = statuses.get(claim.id, claim.expect)
+        results = [MethodResult("symbolic", "document", status == "holds", max_abs_error=0.0 if status == "holds"
+                                else 0.25, seconds=0.01, detail="simplify(doc - derived)")]
+        if claim.expect == "erratum":
+            results.append(MethodResult("monte-carlo", "document", False, statistic=12.5, p_value=1e-9,
+                                        samples=samples or 1000, seed=seed))
+            results.append(MethodResult("symbolic", "corrected", True, max_abs_error=0.0))
+        return Verdict(claim.id, status, claim.expect, parsed=claim.id != "fam_b.three", results=results,
+                       seconds=0.02, message="document form refuted" if status == "erratum" else "")
+    verify.calls = calls
+    return verify
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    state = {"verify": make_verify()}
+    monkeypatch.setattr(build, "_api", lambda: (fake_load_claims, state["verify"]))
+    monkeypatch.setattr(build, "compile_pdf", lambda out: None)
+    return state
+
+
+def _run(tmp_path, *extra):
+    return main(["--out", str(tmp_path), "--no-progress", *extra])
+
+
+def test_csv_columns_and_rows(fake, tmp_path):
+    assert _run(tmp_path) == 0
+    df = pd.read_csv(tmp_path / "claims.csv")
+    assert list(df.columns) == build.COLUMNS
+    assert len(df) == len(CLAIMS)
+    err = df.set_index("id").loc["fam_a.two_err"]
+    assert err["status"] == "erratum" and err["method"] == "symbolic" and err["max_abs_error"] == 0.25
+    assert int(err["line"]) == 20 and err["family"] == "fam_a"
+    assert df.set_index("id").loc["fam_b.three", "parsed"] == False  # noqa: E712
+    for name in ("report.tex", "summary.md", "manifest.json"):
+        assert (tmp_path / name).is_file()
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["seed"] == 0 and manifest["claims"] == 3 and manifest["differing"] == []
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_tex_has_summary_and_erratum(fake, tmp_path):
+    _run(tmp_path, "--seed", "7", "--samples", "500")
+    tex = (tmp_path / "report.tex").read_text()
+    assert r"\section*{Summary}" in tex and r"\texttt{000\_doc.txt} & 1 & 1 & 0 & 0 & 2 & 0 \\" in tex
+    assert r"\subsection*{\texttt{fam\_a.two\_err}}" in tex
+    assert tex.count(r"\subsection*") == 1                       # one erratum
+    # the document's LaTeX verbatim in display math (only the comment character guarded) ...
+    assert r"\bar{\alpha}_{t} &= \prod_{s=1}^{t} (1-\beta_s) \quad \text{100\% of $\beta$}" in tex
+    assert "\\begin{align*}\n\\bar{\\alpha}_{t}" in tex         # a top-level & needs an alignment env
+    assert "\\begin{equation*}\n\\bar{\\alpha}_{t} = \\prod_{s=1}^{t} \\alpha_s\n\\end{equation*}" in tex
+    # ... and escaped text outside math
+    assert r"alpha\_t means 1 - beta\_t; \ensuremath{\bar{\alpha}} is the product" in tex
+    assert "monte-carlo & document & no & -- & 12.5 & 1e-09 & 500" in tex
+    assert r"\begin{longtable}" in tex and r"\texttt{fam\_b.three} & Algorithm 1 & 30 & holds $^{t}$ \\" in tex
+    assert tex.count(r"\begin{") == tex.count(r"\end{")
+    md = (tmp_path / "summary.md").read_text()
+    assert "| `000_doc.txt` | 1 | 1 | 0 | 0 | 2 | 0 |" in md and "- `fam_a.two_err`" in md
+
+
+def test_atomic_outputs_survive_a_failing_run(fake, tmp_path):
+    assert _run(tmp_path) == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    fake["verify"] = make_verify(statuses={"fam_a.one": "erratum"}, raise_on="fam_a.two_err")
+    with pytest.raises(RuntimeError, match="boom"):
+        _run(tmp_path)
+    assert fake["verify"].calls == ["fam_a.one", "fam_a.two_err"]
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path):
+    target = tmp_path / "claims.csv"
+    target.write_text("old\n")
+
+    def half(tmp):
+        with open(tmp, "w") as fh:
+            fh.write("id,doc")
+        raise OSError("disk full")
+    with pytest.raises(OSError):
+        build.atomic_write(target, half)
+    assert target.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["claims.csv"]
+
+
+def test_exit_1_when_a_status_differs(fake, tmp_path, capsys):
+    fake["verify"] = make_verify(statuses={"fam_b.three": "unverified"})
+    assert _run(tmp_path, "--json") == 1
+    captured = capsys.readouterr()
+    assert "fam_b.three" in captured.err and "expected holds" in captured.err
+    rows = json.loads(captured.out)
+    assert [r["id"] for r in rows] == [c.id for c in CLAIMS] and rows[2]["status"] == "unverified"
+    assert "fam_a.one" not in captured.err
+
+
+def test_selection(fake, tmp_path):
+    assert _run(tmp_path, "--only", "fam_b") == 0
+    assert list(pd.read_csv(tmp_path / "claims.csv")["id"]) == ["fam_b.three"]
+    assert _run(tmp_path, "--document", "000_doc.txt") == 0
+    assert len(pd.read_csv(tmp_path / "claims.csv")) == 2
+
+
+@pytest.mark.parametrize("args", [["--only", "no_such_family"], ["--only", "fam_a", "nope"],
+                                  ["--document", "999_nope.txt"]])
+def test_unknown_selection_exit_2(fake, tmp_path, capsys, args):
+    assert _run(tmp_path, *args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: unknown") and "\n" not in err and "Traceback" not in err
+    assert not (tmp_path / "claims.csv").exists()
+
+
+def test_math_guard():
+    assert build.tex_math(r"$x = 1$") == ("equation*", "x = 1")
+    env, body = build.tex_math("a = b \\label{eq:1} \\tag{3}\n\n+ c % comment")
+    assert env == "equation*" and "label" not in body and "tag" not in body and "\n\n" not in body
+    assert body.endswith(r"+ c \% comment")
+    assert build.tex_math(r"\begin{cases} a & b \end{cases}")[0] == "equation*"
+    assert build.tex_math(r"a &= b \\ c &= d")[0] == "align*"
+    for bad in (r"\frac{a}{b", r"a } b", r"\end{document}", r"\begin{cases} a", r"x $ y", ""):
+        assert build.tex_math(bad) is None
+    assert build.tex_text("a_b & 50% {x} ~ \\ ^ 中") == \
+        r"a\_b \& 50\% \{x\} \textasciitilde{} \textbackslash{} \textasciicircum{} ?"
+
+
+@pytest.mark.skipif(not (build.shutil.which("latexmk") or build.shutil.which("pdflatex")), reason="no TeX")
+def test_pdf_compiles(monkeypatch, tmp_path):
+    monkeypatch.setattr(build, "_api", lambda: (fake_load_claims, make_verify()))
+    assert _run(tmp_path) == 0
+    assert (tmp_path / "report.pdf").stat().st_size > 1000
