@@ -111,8 +111,9 @@ def normalise(latex: str) -> Normalised:
     if len(latex) > MAX_LENGTH:
         raise LatexError(f"latex is {len(latex)} characters long; at most {MAX_LENGTH} are accepted")
     if latex.count("{") != latex.count("}"):
-        raise LatexError("unbalanced braces: {} '{' against {} '}'".format(latex.count("{"), latex.count("}")))
+        raise LatexError(f"unbalanced braces: {latex.count('{')} opening against {latex.count('}')} closing")
     s = _strip_layout(latex)
+    s = re.sub(r"\^\s*\{\s*\\theta\s*\}|\^\s*\\theta(?![a-zA-Z])", " ", s)   # u_t^{theta}: a learned field
     s = _unwrap_fonts(s)
     s = _decorations(s)
     s = re.sub(r"\\Delta\s*t\b", " @dt@ ", s)
@@ -174,7 +175,7 @@ def _derivative_fracs(s: str) -> str:
         i = after_num
 
 
-_DIFF = re.compile(r"(?<![a-zA-Z\\{@])d\s*(\\bar\s*\{?\s*w\s*\}?|@wbar@|[xwWtsyz](?:_\s*(?:\{[^{}]*\}|[a-zA-Z0-9]))?)(?![a-zA-Z])")
+_DIFF = re.compile(r"(?<![a-zA-Z\\{@])d\s*(\\bar\s*\{?\s*w\s*\}?|@wbar@|[xXwWtsyz](?:_\s*(?:\{[^{}]*\}|[a-zA-Z0-9]))?)(?![a-zA-Z])")
 
 
 def _differentials(s: str, out: Normalised) -> str:
@@ -184,7 +185,7 @@ def _differentials(s: str, out: Normalised) -> str:
         var = re.sub(r"\s+", "", var)
         if "bar" in mo.group(1):
             var = "wbar"
-        return " " + _new_atom(out, "d", var[0] if var[0] != "W" else "w") + " "
+        return " " + _new_atom(out, "d", var if var == "wbar" else {"W": "w", "X": "x"}.get(var[0], var[0])) + " "
     return _DIFF.sub(repl, s)
 
 

@@ -93,8 +93,9 @@ class Model:
         return self._states[key]
 
 
-def symbolic_model() -> Model:
-    return Model(schedules.generic(), gaussian())
+def symbolic_model(schedule: str = "") -> Model:
+    """Generic alpha(t), sigma(t) with data N(m, v); or a named schedule family with data N(m, v)."""
+    return Model(schedules.get(schedule) if schedule else schedules.generic(), gaussian())
 
 
 _TIME = re.compile(r"^(t|s|T|u|\d+)(?:([+-])(\d+|@dt@|dt|h))?$")
@@ -111,8 +112,7 @@ def parse_time(sub: str):
     if base is None:
         base = sp.Integer(int(mo.group(1)))
     if mo.group(2):
-        step = DT if mo.group(3) in ("@dt@", "dt") else (sp.Symbol("h", positive=True) if mo.group(3) == "h"
-                                                          else sp.Integer(int(mo.group(3))))
+        step = DT if mo.group(3) in ("@dt@", "dt", "h") else sp.Integer(int(mo.group(3)))
         base = base + step if mo.group(2) == "+" else base - step
     return base
 
@@ -177,8 +177,19 @@ NOTATIONS: dict[str, dict] = {
             "sigma": lambda M, tau, a, s: M.varsigma(tau)},
     # 003 (the book): alpha_t, sigma_t the schedule itself
     "003": {**COMMON},
-    # 004: u_t(x) a vector field; sigma_t the diffusion coefficient g
-    "004": {**COMMON, "sigma": lambda M, tau, a, s: M.g(tau)},
+    # 004: h the step; in an SDE u_t(x) = f(t) x is the drift and sigma_t = g(t) the diffusion
+    "004": {**COMMON, "sigma": lambda M, tau, a, s: M.g(tau), "h": lambda M, tau, a, s: DT,
+            "u": lambda M, tau, a, s: M.f(tau) * (a[0] if a else X_SYM)},
+    # 004 ODE parts: u_t is the probability-flow velocity field f x - g^2/2 score of the model
+    "004.ode": {**COMMON, "h": lambda M, tau, a, s: DT,
+                "u": lambda M, tau, a, s: (M.f(tau) * (a[0] if a else X_SYM)
+                                           - M.g2(tau) * M.score(a[0] if a else X_SYM, tau) / 2),
+                "psi": lambda M, tau, a, s: M.state(tau)},
+    # 004 OU process: theta and sigma are the constants of schedules.ornstein_uhlenbeck
+    "004.ou": {**COMMON, "theta": lambda M, tau, a, s: sp.nsimplify(M.schedule.numeric_params()["theta"]),
+               "sigma": lambda M, tau, a, s: sp.nsimplify(M.schedule.numeric_params()["noise"])},
+    # 004 Brownian motion: W_t is the state of the Brownian schedule
+    "004.bm": {**COMMON, "W": _x, "h": lambda M, tau, a, s: DT},
 }
 
 

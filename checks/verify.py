@@ -39,13 +39,15 @@ class VerificationError(ValueError):
 
 # --- reference models ------------------------------------------------------------------------------
 
-def numeric_models(rng: np.random.Generator, count: int = 3) -> list[Model]:
+def numeric_models(rng: np.random.Generator, count: int = 3, family: str = "") -> list[Model]:
     """Concrete schedules (random parameters) with Gaussian-mixture data, for point evaluation."""
     models = []
-    names = ["vp-linear", "ve", "rectified-flow", "vp-cosine", "sub-vp", "edm"]
+    names = [family] if family else ["vp-linear", "ve", "rectified-flow", "vp-cosine", "sub-vp", "edm"]
     for i in range(count):
         name = names[i % len(names)]
-        if name in ("vp-linear", "sub-vp"):
+        if name == "ou":
+            sc = schedules.get(name, theta=round(float(rng.uniform(0.3, 3)), 2), noise=round(float(rng.uniform(0.2, 2)), 2))
+        elif name in ("vp-linear", "sub-vp"):
             b0 = round(float(rng.uniform(0.05, 0.5)), 3)
             sc = schedules.get(name, beta_min=b0, beta_max=round(b0 + float(rng.uniform(1, 15)), 3))
         elif name == "ve":
@@ -142,7 +144,7 @@ def _sde_parts(rel: L.Relation, model: Model, notation: dict, claim: Claim):
         rest = rhs.subs({d_t: 0, d_w: 0, d_wbar: 0})
         if rest != 0 or (lhs - d_x) != 0:
             raise VerificationError(f"SDE has terms that are neither dt nor dw: {rest}")
-    elif isinstance(lhs, sp.Derivative):
+    elif isinstance(rel.sides[0], sp.Derivative) and rel.sides[0].variables == (sp.Symbol("t"),):
         drift, noise = rhs, sp.Integer(0)
     else:
         raise VerificationError("SDE left side must be dx or dx/dt")
@@ -225,7 +227,7 @@ SYMBOLIC_SECONDS = 15
 
 def _symbolic(claim, rel, form) -> MethodResult:
     start = _time.perf_counter()
-    res, limit = residuals(claim, rel, symbolic_model())
+    res, limit = residuals(claim, rel, symbolic_model(claim.extra.get("schedule", "")))
     ok = True
     try:
         with _time_limit(SYMBOLIC_SECONDS):
@@ -246,7 +248,7 @@ def _numeric(claim, rel, form, seed: int, n_points: int = 4) -> MethodResult:
     start = _time.perf_counter()
     rng = np.random.default_rng(seed)
     worst, scale_worst, where = 0.0, 1.0, ""
-    for model in numeric_models(rng):
+    for model in numeric_models(rng, family=claim.extra.get("schedule", "")):
         res, limit = residuals(claim, rel, model)
         for r in res:
             r = r.doit()
@@ -266,11 +268,46 @@ def _numeric(claim, rel, form, seed: int, n_points: int = 4) -> MethodResult:
                         detail=f"worst residual {worst:.3g} ({where})")
 
 
-def check_form(claim: Claim, form: str, seed: int) -> tuple[list[MethodResult], bool]:
+def _algorithm(claim: Claim, form: str) -> MethodResult:
+    """Loop arithmetic of a fixed-step sampler: t_start + iterations * step must equal t_end for every n >= 1.
+
+    The fields t_start, step, iterations, t_end are LaTeX read off the algorithm (for the corrected form,
+    the corrected_* fields); checked symbolically in the step count n and at n = 1..64.
+    """
+    start = _time.perf_counter()
+    prefix = "corrected_" if form == "corrected" else ""
+    fields = {}
+    for key in ("t_start", "step", "iterations", "t_end"):
+        text = claim.extra.get(prefix + key, claim.extra.get(key))
+        if text is None:
+            raise VerificationError(f"algorithm claim {claim.id!r} lacks the field {prefix + key!r}")
+        fields[key], _ = L.parse_expression(str(text))
+    n = sp.Symbol("n", positive=True, integer=True)
+    fields = {k: v.subs(sp.Symbol("n"), n) for k, v in fields.items()}
+    end = fields["t_start"] + fields["iterations"] * fields["step"]
+    gap = sp.simplify(end - fields["t_end"])
+    worst = max(abs(float(gap.subs(n, k))) for k in range(1, 65))
+    return MethodResult("algorithm", form, gap == 0, worst, seconds=_time.perf_counter() - start,
+                        detail=f"final time t_start + iterations*step - t_end = {gap} (worst over n=1..64: {worst:.3g})")
+
+
+def check_form(claim: Claim, form: str, seed: int, samples: int | None = None) -> tuple[list[MethodResult], bool]:
+    if claim.kind == "algorithm":
+        return [_algorithm(claim, form)], False
     rel, parsed = parse_claim(claim, form)
     results = [_symbolic(claim, rel, form)]
     results.append(_numeric(claim, rel, form, seed))
+    if claim.kind == "sde" and "monte-carlo" in (claim.methods or ("monte-carlo",)) and not claim.extra.get("schedule"):
+        results.append(_monte_carlo(claim, rel, form, seed, samples))
     return results, parsed
+
+
+def _monte_carlo(claim, rel, form, seed, samples) -> MethodResult:
+    from . import montecarlo
+    model = Model(schedules.get("vp-linear"), numeric_models(np.random.default_rng(seed), 1)[0].data,
+                  varsigma=lambda tau: sp.Rational(1, 2) + tau / 3)
+    drift, diff_sq, direction = _sde_parts(rel, model, get_notation(claim.notation or claim.document[:3]), claim)
+    return montecarlo.run(drift, diff_sq, direction, model, form, seed, samples)
 
 
 def _decide(results: list[MethodResult]) -> bool | None:
@@ -289,13 +326,13 @@ def verify(claim: Claim, samples: int | None = None, seed: int = 0) -> Verdict:
     parsed = False
     message = ""
     try:
-        doc_results, parsed = check_form(claim, "document", seed)
+        doc_results, parsed = check_form(claim, "document", seed, samples)
         results += doc_results
         doc_holds = _decide(doc_results)
         if claim.expect == "holds":
             status = "holds" if doc_holds else ("refuted" if doc_holds is False else "unverified")
         else:
-            corr_results, _ = check_form(claim, "corrected", seed) if claim.corrected else ([], False)
+            corr_results, _ = check_form(claim, "corrected", seed, samples) if claim.corrected else ([], False)
             results += corr_results
             corr_holds = _decide(corr_results)
             if claim.expect == "erratum":

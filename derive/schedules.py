@@ -176,7 +176,21 @@ def rectified_flow() -> Schedule:
     return Schedule("rectified-flow", 1 - t, t, 0.0, 1.0)
 
 
+def ornstein_uhlenbeck(theta=1.5, noise=0.7) -> Schedule:
+    """OU process dX = -theta X dt + noise dW: alpha = exp(-theta t), sigma^2 = noise^2 (1 - exp(-2 theta t)) / (2 theta)."""
+    th, nz = sp.nsimplify(_positive("theta", theta)), sp.nsimplify(_positive("noise", noise))
+    return Schedule("ou", sp.exp(-th * t), nz * sp.sqrt((1 - sp.exp(-2 * th * t)) / (2 * th)), 0.0, 1.0,
+                    (("theta", float(th)), ("noise", float(nz))))
+
+
+def brownian() -> Schedule:
+    """Standard Brownian motion W_t started at the data: alpha = 1, sigma = sqrt(t)."""
+    return Schedule("brownian", sp.Integer(1), sp.sqrt(t), 0.0, 1.0)
+
+
 FAMILIES = {
+    "ou": ornstein_uhlenbeck,
+    "brownian": brownian,
     "generic": generic,
     "vp-linear": vp_linear,
     "vp-cosine": vp_cosine,

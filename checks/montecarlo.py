@@ -1,0 +1,50 @@
+r"""Monte Carlo method for SDE claims: simulate the claimed process and test its law against the exact marginal.
+
+The claimed drift and diffusion, interpreted in a concrete model (VP-linear schedule, two-component Gaussian
+mixture data, free diffusion varsigma_t = c0 + t/3), are lambdified to JAX and integrated by Euler–Maruyama
+(numerics.simulate, lax.scan) from exact samples of p_{t0} to t1 (forward) or from p_{t1} back to t0
+(reverse). A one-sample Kolmogorov–Smirnov test against the exact marginal CDF rejects at false-alarm
+rate ALPHA = 1e-6 per check; the discretisation bias at the default 400 steps is far below the KS
+resolution at the default sample size (so a true claim is rejected with probability at most ~ALPHA).
+"""
+from __future__ import annotations
+
+import time as _time
+
+import jax
+import numpy as np
+import sympy as sp
+
+from derive import schedules
+from derive.symbols import t as T_SYM, x as X_SYM
+from numerics import exact, kernels, simulate, stats
+
+from .verdict import MethodResult
+
+ALPHA = 1e-6
+DEFAULT_SAMPLES = 20_000
+N_STEPS = 400
+
+
+def run(drift: sp.Expr, diffusion_sq: sp.Expr, direction: str, model, form: str, seed: int,
+        samples: int | None = None, t0: float = 0.2, t1: float = 0.8) -> MethodResult:
+    """KS test of the simulated law of the claimed SDE at the end time against the exact marginal."""
+    start = _time.perf_counter()
+    n = int(samples or DEFAULT_SAMPLES)
+    sc = model.schedule
+    mix_sym = model.data
+    mix = exact.GaussianMixture(np.array([float(w) for w in mix_sym.weights]),
+                                np.array([float(m) for m in mix_sym.means]),
+                                np.array([float(v) for v in mix_sym.variances]))
+    fns = kernels.schedule_functions(sc)
+    drift_fn = kernels.lambdify_jax(sp.sympify(drift), [X_SYM, T_SYM])
+    diff_fn = kernels.lambdify_jax(sp.sqrt(sp.sympify(diffusion_sq)), [T_SYM])
+    key_init, key_path = jax.random.split(jax.random.PRNGKey(seed))
+    begin, end = (t0, t1) if direction == "forward" else (t1, t0)
+    x_init = exact.sample_marginal(key_init, n, begin, fns, mix)
+    x_end = simulate.euler_maruyama(key_path, x_init, drift_fn, diff_fn, begin, end, N_STEPS)
+    result = stats.ks_one_sample(np.asarray(x_end), lambda z: np.asarray(exact.marginal_cdf(z, end, fns, mix)), ALPHA)
+    return MethodResult("monte-carlo", form, bool(result.passed), None, statistic=float(result.statistic),
+                        p_value=float(result.p_value), samples=n, seed=seed, seconds=_time.perf_counter() - start,
+                        detail=f"Euler–Maruyama {N_STEPS} steps {begin}->{end} on {sc.name}, KS vs exact marginal, "
+                               f"false-alarm rate {ALPHA:g}")

@@ -1,0 +1,77 @@
+r"""Notations of the book 003 (chapter 4, score SDE): alpha_t, sigma_t the schedule; f, g the SDE coefficients.
+
+The book writes the drift f(x, t) or f(t) x and the diffusion g(t); in integrals the integration variable
+(s, u, tau) is a time. Function handlers here read a non-state argument as the time at which to evaluate.
+
+* "scoresde_003"     : f(x,t) = f(t) x, f(t), g(t), beta(t) = -2 f(t), sigma(t), alpha(t) at their argument;
+                       s, u, tau plain times (s(x, t) with a state argument is the score);
+                       m(t) = alpha(t) x_0 (conditional mean), P(t) = sigma(t)^2 (conditional variance),
+                       B(t) = int_0^t beta = -2 log alpha(t) (VP), v(x,t) the PF-ODE velocity.
+* "scoresde_003.ve"  : VE reading sigma(t)^2 = sigma_model(t)^2 + sigma0^2, so the kernel variance
+                       sigma^2(t) - sigma^2(0) is the model's sigma_t^2 (sigma0 a free constant).
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from checks.notation import COMMON, X_SYM
+from derive.symbols import x0 as X0_SYM
+
+S_T, U_T, TAU_T = (sp.Symbol(n, positive=True) for n in ("s", "u", "tau"))
+SIGMA0 = sp.Symbol("sigma0", positive=True)
+
+
+def _is_state(a) -> bool:
+    return a == X_SYM or a == X0_SYM or (isinstance(a, sp.Symbol) and a.name.startswith("x["))
+
+
+def _time(tau, args):
+    """The time of a coefficient: its last non-state argument, else the subscript/default time."""
+    for a in reversed(args):
+        if not _is_state(a):
+            return a
+    return tau
+
+
+def _coef(fn):
+    return lambda M, tau, a, s: fn(M, _time(tau, a))
+
+
+def _f(M, tau, a, s):
+    coeff = M.f(_time(tau, a))
+    return coeff * a[0] if a and _is_state(a[0]) else coeff
+
+
+def _velocity(M, tau, a, s):
+    xx = a[0] if a and _is_state(a[0]) else X_SYM
+    time = _time(tau, a)
+    return M.f(time) * xx - M.g2(time) * M.score(xx, time) / 2
+
+
+BASE = {
+    **COMMON,
+    "f": _f,
+    "g": _coef(lambda M, t: M.g(t)),
+    "beta": _coef(lambda M, t: -2 * M.f(t)),
+    "sigma": _coef(lambda M, t: M.sigma(t)),
+    "alpha": _coef(lambda M, t: M.alpha(t)),
+    "s": lambda M, tau, a, sub: M.score(a[0], _time(tau, a[1:])) if a else S_T,
+    "u": lambda M, tau, a, s: U_T,
+    "tau": lambda M, tau, a, s: TAU_T,
+    "m": lambda M, tau, a, s: M.alpha(_time(tau, a)) * X0_SYM,
+    "P": _coef(lambda M, t: M.sigma(t)**2),
+    "B": _coef(lambda M, t: -2 * sp.log(M.alpha(t))),
+    "v": _velocity,
+    "xbar": lambda M, tau, a, s: M.state(_time(tau, a)),
+    "xtilde": lambda M, tau, a, s: M.state(_time(tau, a)),
+    "e": lambda M, tau, a, s: sp.E,
+    "I": lambda M, tau, a, s: sp.Integer(1),   # identity matrix: isotropic, one coordinate
+}
+
+# pure algebra (completing the square): A, B free constants, x_t the variable
+ALG = {**BASE, "A": lambda M, tau, a, s: sp.Symbol("A_c", positive=True),
+       "B": lambda M, tau, a, s: sp.Symbol("B_c", real=True)}
+
+VE = {**BASE, "sigma": _coef(lambda M, t: sp.sqrt(M.sigma(t)**2 + SIGMA0**2))}
+
+NOTATIONS = {"scoresde_003": BASE, "scoresde_003.ve": VE, "scoresde_003.alg": ALG}
