@@ -74,4 +74,8 @@ ALG = {**BASE, "A": lambda M, tau, a, s: sp.Symbol("A_c", positive=True),
 
 VE = {**BASE, "sigma": _coef(lambda M, t: sp.sqrt(M.sigma(t)**2 + SIGMA0**2))}
 
-NOTATIONS = {"scoresde_003": BASE, "scoresde_003.ve": VE, "scoresde_003.alg": ALG}
+# rows of the 4.1.1 display carry bold text labels "NCSN:" / "DDPM:" (\textbf{..}), which the parser reads
+# as a product of letters; in this notation those letters are the factor 1 (P included, so not a variance)
+ROWLABEL = {**BASE, **{c: (lambda M, tau, a, s: sp.Integer(1)) for c in "NCSDPM"}}
+
+NOTATIONS = {"scoresde_003.rowlabel": ROWLABEL, "scoresde_003": BASE, "scoresde_003.ve": VE, "scoresde_003.alg": ALG}

@@ -55,3 +55,9 @@ NOTATIONS = {
     "sde_002.back": BACK,
     "sde_002.cond": COND,
 }
+
+# "sde_002.shift": as "002", but a score written at another time, nabla_{x_{t+dt}} log p(x_{t+dt}), is
+# evaluated at the state of that time (x_{t+dt}), not at the generic point x.
+SHIFT = dict(_N002)
+SHIFT["score"] = lambda M, tau, a, s: M.score(a[0] if a else M.state(tau), tau)
+NOTATIONS["sde_002.shift"] = SHIFT

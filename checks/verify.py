@@ -28,8 +28,8 @@ from .catalogue import Claim
 from .notation import Model, get_notation, interpret, symbolic_model
 from .verdict import MethodResult, Verdict
 
-HOLD_TOL = 1e-20      # relative residual below which a 50-digit evaluation counts as zero
-REFUTE_TOL = 1e-6     # relative residual above which it refutes
+HOLD_TOL = 1e-10      # residual below which a 50-digit evaluation counts as zero (true identities give ~1e-45)
+REFUTE_TOL = 1e-6     # residual above which the formula is refuted; in between: inconclusive
 DIGITS = 50
 
 
@@ -240,8 +240,10 @@ def _symbolic(claim, rel, form) -> MethodResult:
                     break
     except _Timeout:
         ok = None
+    family = claim.extra.get("schedule", "")
     return MethodResult("symbolic", form, ok, 0.0 if ok else None, seconds=_time.perf_counter() - start,
-                        detail="generic schedule alpha(t), sigma(t); data N(m, v)")
+                        detail=(f"{family} schedule" if family else "generic schedule alpha(t), sigma(t)")
+                        + "; data N(m, v)" + ("" if ok else "; not proved within the time limit"))
 
 
 def _numeric(claim, rel, form, seed: int, n_points: int = 4) -> MethodResult:
@@ -259,10 +261,7 @@ def _numeric(claim, rel, form, seed: int, n_points: int = 4) -> MethodResult:
                 val = abs(complex(_evaluate(r, pt)))
                 if val > worst:
                     worst, where = val, f"{model.schedule.name} at " + ", ".join(f"{k}={float(v):.4g}" for k, v in pt.items())
-    tol = 1e-10 if any(True for _ in [0]) else HOLD_TOL
-    holds = worst < tol if worst < REFUTE_TOL else False
-    if tol <= worst < REFUTE_TOL:
-        holds = None
+    holds = True if worst < HOLD_TOL else (False if worst >= REFUTE_TOL else None)
     return MethodResult("exact-gaussian", form, holds, worst, seed=seed, samples=None,
                         seconds=_time.perf_counter() - start,
                         detail=f"worst residual {worst:.3g} ({where})")

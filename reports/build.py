@@ -238,7 +238,7 @@ def tex_math(latex: str | None):
     s = "".join(c if c.isascii() else _unicode(c, True) for c in s)
     if not s or not _braces_balanced(s) or _FORBIDDEN.search(s):
         return None
-    if re.search(r"(?<!\\)\$", s) and r"\text" not in s:
+    if re.search(r"(?<!\\)\$", s) or "**" in s:   # prose with inline math (an algorithm block): not a formula
         return None
     begins = Counter(re.findall(r"\\begin\{([^{}]*)\}", s))
     if begins != Counter(re.findall(r"\\end\{([^{}]*)\}", s)):
@@ -396,6 +396,7 @@ def atomic_write(path: Path, write) -> None:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
