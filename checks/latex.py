@@ -22,7 +22,8 @@ class LatexError(ValueError):
 GREEK = ("alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi pi "
          "rho sigma varsigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Sigma Phi Psi Omega").split()
 ALLOWED_COMMANDS = set(GREEK) | {"frac", "sqrt", "log", "exp", "partial", "cdot", "times", "sin", "cos", "tan",
-                                 "int", "sum", "prod", "infty", "Xi", "pi", "div", "binom"}
+                                 "int", "sum", "prod", "infty", "Xi", "pi", "div", "binom",
+                                 "approx", "propto", "sim", "simeq", "leftarrow", "equiv", "le", "ge"}
 RELATIONS = [r"\approx", r"\propto", r"\leftarrow", r"\equiv", r"\sim", r"\simeq", ":=", "=", r"\le", r"\ge"]
 MAX_LENGTH = 20_000
 
@@ -39,6 +40,7 @@ class Normalised:
 
 
 def _strip_layout(s: str) -> str:
+    s = s.replace("\\\\", " ")                                    # row breaks of aligned blocks
     s = re.sub(r"\\tag\{[^}]*\}", " ", s)
     s = re.sub(r"\\q?quad\s*\(\s*[0-9A-Z.]+\s*\)", " ", s)       # "\quad (12)" equation numbers
     s = re.sub(r"\\(?:q?quad|displaystyle|,|;|!|:|\s)", " ", s)
@@ -48,11 +50,13 @@ def _strip_layout(s: str) -> str:
     s = s.replace(r"\{", "(").replace(r"\}", ")").replace("[", "(").replace("]", ")")
     s = s.replace(r"\|", "|").replace("||", "|")
     s = s.replace(r"\ln", r"\log").replace(r"\dfrac", r"\frac").replace(r"\tfrac", r"\frac")
-    s = s.replace(r"\mid", " | ").replace(r"\vert", "|")
+    s = s.replace(r"\mid", " , ").replace(r"\vert", "|")   # p(a \mid b): a two-argument (conditional) density
     s = s.replace(r"\varepsilon", r"\epsilon").replace("θ", r"\theta").replace("ε", r"\epsilon")
     s = s.replace("α", r"\alpha").replace("σ", r"\sigma").replace("β", r"\beta").replace("λ", r"\lambda")
     s = re.sub(r"\\cdots|\\dots|\\ldots", " ", s)
     s = re.sub(r"\s*[,.;]\s*$", "", s.strip())
+    s = re.sub(r",\s*[^,=]*\\sim\s*\\mathcal\s*\{?N\}?\s*\(.*\)\s*$", "", s)   # ", eps ~ N(0, I)" side condition
+    s = s.replace("≡", r" \equiv ")
     return s
 
 
@@ -61,8 +65,8 @@ def _unwrap_fonts(s: str) -> str:
     prev = None
     while prev != s:
         prev = s
-        s = re.sub(_FONT + r"\s*\{\s*([^{}]*)\}", lambda mo: mo.group(1).strip().replace(" ", ""), s)
-        s = re.sub(_FONT + r"\s*(\\[a-zA-Z]+|[a-zA-Z0-9])", r"\1", s)
+        s = re.sub(_FONT + r"\s*\{\s*([^{}]*)\}", lambda mo: " " + mo.group(1).strip().replace(" ", "") + " ", s)
+        s = re.sub(_FONT + r"\s*(\\[a-zA-Z]+|[a-zA-Z0-9])", r" \1 ", s)
     return s
 
 
@@ -168,7 +172,7 @@ def _derivative_fracs(s: str) -> str:
             if mnum.group(1) == "d" and body[:1].isalpha() and not body.startswith("\\"):
                 pass  # "\\frac{dx}{dt}"-style differential of a plain letter: keep the letter as body
             op = "\\frac{" + mnum.group(1) + "}{" + mden.group(1) + " " + mden.group(2) + "}"
-            out.append(s[i:j] + op * order + (f"({body})" if body else ""))
+            out.append(s[i:j] + ("{" + op * order + f"({body})" + "}" if body else op * order))
             i = after_den
             continue
         out.append(s[i:after_num])
@@ -207,13 +211,20 @@ def _nabla(s: str, out: Normalised) -> str:
             var = "x"
             if j < len(s) and s[j] == "_":
                 j += 1
+                while j < len(s) and s[j] == " ":
+                    j += 1
+                if j >= len(s):
+                    raise LatexError("\\nabla_ without a variable")
                 if s[j] == "{":
                     sub, j = _braced(s, j)
                 else:
                     mo = _BASE.match(s, j)
+                    if mo is None:
+                        raise LatexError(f"cannot read the variable of \\nabla near {s[j:j + 20]!r}")
                     sub, j = mo.group(0), mo.end()
-                    if j < len(s) and s[j] == "_":   # \nabla_x_t style
-                        j += 1
+                    mt = re.match(r"\s*_\s*", s[j:])
+                    if mt:                              # \nabla_x_t style
+                        j += mt.end()
                         if s[j] == "{":
                             _, j = _braced(s, j)
                         else:
@@ -233,9 +244,8 @@ def _nabla(s: str, out: Normalised) -> str:
                     args = ""
                     if k2 < len(s) and s[k2] == "(":
                         args, k2 = _paren(s, k2)
-                    name = _new_atom(out, "score" if mb.group(1) == "p" else f"score:{mb.group(1)}",
-                                     (mb.group(3) or "").strip("{}") + ("|" + args if args else ""))
-                    res.append(f" {name} ")
+                    name = _new_atom(out, "score", (mb.group(3) or "").strip("{}"))
+                    res.append(f" {name}({args}) " if args.strip() else f" {name} ")
                     i = k2
                     continue
             mo = re.match(r"\s*\\cdot\s*", s[j:])

@@ -33,6 +33,7 @@ class Model:
         self.schedule, self.data, self.t_end = schedule, data, t_end
         self._varsigma = varsigma or (lambda tau: sp.Function("varsigma", positive=True)(tau))
         self._states: dict = {}
+        self._times: dict = {}
 
     # schedule quantities
     def alpha(self, tau):
@@ -90,7 +91,29 @@ class Model:
         key = sp.srepr(tau)
         if key not in self._states:
             self._states[key] = sp.Symbol(f"x[{tau}]", real=True)
+            self._times[self._states[key]] = tau
         return self._states[key]
+
+    def time_of(self, state):
+        """The time of a state variable made by ``state`` (None for anything else)."""
+        if state == X_SYM:
+            return T_SYM
+        if state == X0_SYM:
+            return sp.Integer(0)
+        return self._times.get(state)
+
+    def conditional(self, xx, tau, given, tau_given):
+        """Mean and variance of x_tau | x_{tau_given} = given (the transition kernel, derive.schedules)."""
+        coeff, var = self.schedule.transition(tau_given, tau)
+        return coeff * given, var
+
+    def conditional_density(self, xx, tau, given, tau_given):
+        mean, var = self.conditional(xx, tau, given, tau_given)
+        return sp.exp(-(xx - mean)**2 / (2 * var)) / sp.sqrt(2 * sp.pi * var)
+
+    def conditional_score(self, xx, tau, given, tau_given):
+        mean, var = self.conditional(xx, tau, given, tau_given)
+        return -(xx - mean) / var
 
 
 def symbolic_model(schedule: str = "") -> Model:
@@ -125,20 +148,35 @@ def _f(M, tau, args, sub):
     return M.f(tau) * args[0] if args else M.f(tau)
 
 
+def _given(M, args):
+    """(x, its time, conditioning state, its time) for p(x | y) written p(x, y) after normalisation."""
+    xx, given = args[0], args[1]
+    tau, tau_given = M.time_of(xx), M.time_of(given)
+    if tau is None or tau_given is None:
+        raise NotationError(f"cannot tell the times of the conditional density p({xx} | {given})")
+    return xx, tau, given, tau_given
+
+
 def _density(M, tau, args, sub):
+    if len(args) == 2:
+        return M.conditional_density(*_given(M, args))
     xx = args[0] if args else X_SYM
-    return M.density(xx, tau)
+    return M.density(xx, M.time_of(xx) if args and M.time_of(xx) is not None and not sub else tau)
 
 
 def _score(M, tau, args, sub):
+    if len(args) == 2:
+        return M.conditional_score(*_given(M, args))
     xx = args[0] if args else X_SYM
-    return M.score(xx, tau)
+    return M.score(xx, M.time_of(xx) if args and M.time_of(xx) is not None and not sub else tau)
 
 
 def _eps(M, tau, args, sub):
     if args or "theta" in sub:
         xx = args[0] if args else X_SYM
         return M.eps_pred(xx, tau)
+    if sub and sub.strip("{} ").isdigit():      # independent noises eps_1, eps_2, ...
+        return sp.Symbol(f"epsilon_{sub.strip('{} ')}", real=True)
     return EPS
 
 
@@ -285,11 +323,4 @@ def interpret(expr: sp.Expr, atoms: dict, model: Model, notation: dict,
 
 
 def _time_of(arg, model: Model):
-    if arg == X_SYM:
-        return T_SYM
-    if arg == X0_SYM:
-        return sp.Integer(0)
-    for key, sym in model._states.items():
-        if sym == arg:
-            return sp.sympify(sym.name[2:-1], locals={"t": T_SYM, "Delta_t": DT, "T": T_END}) if False else None
-    return None
+    return model.time_of(arg)

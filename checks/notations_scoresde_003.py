@@ -7,8 +7,9 @@ The book writes the drift f(x, t) or f(t) x and the diffusion g(t); in integrals
                        s, u, tau plain times (s(x, t) with a state argument is the score);
                        m(t) = alpha(t) x_0 (conditional mean), P(t) = sigma(t)^2 (conditional variance),
                        B(t) = int_0^t beta = -2 log alpha(t) (VP), v(x,t) the PF-ODE velocity.
-* "scoresde_003.ve"  : VE reading sigma(t)^2 = sigma_model(t)^2 + sigma0^2, so the kernel variance
-                       sigma^2(t) - sigma^2(0) is the model's sigma_t^2 (sigma0 a free constant).
+                       sigma_min/max, beta_min/max: the constants of the ve / vp-linear schedule.
+                       xbar, xtilde (reverse-time / PF-ODE paths) are the state; e = exp(1);
+                       I, I_D the identity (one coordinate: 1).
 """
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from checks.notation import COMMON, X_SYM
 from derive.symbols import x0 as X0_SYM
 
 S_T, U_T, TAU_T = (sp.Symbol(n, positive=True) for n in ("s", "u", "tau"))
-SIGMA0 = sp.Symbol("sigma0", positive=True)
 
 
 def _is_state(a) -> bool:
@@ -42,6 +42,18 @@ def _f(M, tau, a, s):
     return coeff * a[0] if a and _is_state(a[0]) else coeff
 
 
+def _param(M, base, sub):
+    """sigma_min, sigma_max, beta_min, beta_max: the constants of the ve / vp-linear schedule (else None)."""
+    key = sub.replace("\\", "").strip()
+    if key in ("min", "max"):
+        params = M.schedule.numeric_params()
+        name = f"{base}_{key}"
+        if name not in params:
+            raise ValueError(f"{base}_{key} is not a constant of schedule {M.schedule.name!r}")
+        return sp.nsimplify(params[name])
+    return None
+
+
 def _velocity(M, tau, a, s):
     xx = a[0] if a and _is_state(a[0]) else X_SYM
     time = _time(tau, a)
@@ -52,8 +64,8 @@ BASE = {
     **COMMON,
     "f": _f,
     "g": _coef(lambda M, t: M.g(t)),
-    "beta": _coef(lambda M, t: -2 * M.f(t)),
-    "sigma": _coef(lambda M, t: M.sigma(t)),
+    "beta": lambda M, tau, a, sub: _param(M, "beta", sub) or -2 * M.f(_time(tau, a)),
+    "sigma": lambda M, tau, a, sub: _param(M, "sigma", sub) or M.sigma(_time(tau, a)),
     "alpha": _coef(lambda M, t: M.alpha(t)),
     "s": lambda M, tau, a, sub: M.score(a[0], _time(tau, a[1:])) if a else S_T,
     "u": lambda M, tau, a, s: U_T,
@@ -68,14 +80,4 @@ BASE = {
     "I": lambda M, tau, a, s: sp.Integer(1),   # identity matrix: isotropic, one coordinate
 }
 
-# pure algebra (completing the square): A, B free constants, x_t the variable
-ALG = {**BASE, "A": lambda M, tau, a, s: sp.Symbol("A_c", positive=True),
-       "B": lambda M, tau, a, s: sp.Symbol("B_c", real=True)}
-
-VE = {**BASE, "sigma": _coef(lambda M, t: sp.sqrt(M.sigma(t)**2 + SIGMA0**2))}
-
-# rows of the 4.1.1 display carry bold text labels "NCSN:" / "DDPM:" (\textbf{..}), which the parser reads
-# as a product of letters; in this notation those letters are the factor 1 (P included, so not a variance)
-ROWLABEL = {**BASE, **{c: (lambda M, tau, a, s: sp.Integer(1)) for c in "NCSDPM"}}
-
-NOTATIONS = {"scoresde_003.rowlabel": ROWLABEL, "scoresde_003": BASE, "scoresde_003.ve": VE, "scoresde_003.alg": ALG}
+NOTATIONS = {"scoresde_003": BASE}
