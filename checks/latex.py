@@ -127,6 +127,8 @@ def normalise(latex: str) -> Normalised:
                r"\\frac{\\partial}{\\partial \2}\\frac{\\partial}{\\partial \2}(\1)", s)
     s = re.sub(r"\\frac\s*\{\s*\\partial\s+([^{}]+?)\s*\}\s*\{\s*\\partial\s*([a-zA-Z])\s*\}",
                r"\\frac{\\partial}{\\partial \2}(\1)", s)
+    s = _power_before_call(s)
+    s = re.sub(r"(?<![a-zA-Z\\_^{])([th])\s*\(", r"\1 \\cdot (", s)     # t(...) is a product, not a call
     s = _derivative_fracs(s)
     out = Normalised("")
     s = _nabla(s, out)
@@ -138,6 +140,20 @@ def normalise(latex: str) -> Normalised:
     if "@" in out.text:
         raise LatexError(f"could not normalise near {out.text[out.text.index('@'):][:30]!r}")
     return out
+
+
+def _power_before_call(s: str) -> str:
+    """g^2(t) -> (g(t))^{2}: the book's f^2(t) means the square of f at t, not f^2 times t."""
+    out, i = [], 0
+    pattern = re.compile(r"(\\[a-zA-Z]+|[a-zA-Z])\s*\^\s*\{?\s*(\d)\s*\}?\s*\(")
+    while True:
+        mo = pattern.search(s, i)
+        if not mo or mo.group(1)[1:] in ("frac", "sqrt", "log", "exp", "left"):
+            out.append(s[i:])
+            return "".join(out)
+        args, end = _paren(s, mo.end() - 1)
+        out.append(s[i:mo.start()] + f"({mo.group(1)}({args}))^{{{mo.group(2)}}}")
+        i = end
 
 
 def _derivative_fracs(s: str) -> str:
@@ -179,7 +195,7 @@ def _derivative_fracs(s: str) -> str:
         i = after_num
 
 
-_DIFF = re.compile(r"(?<![a-zA-Z\\{@])d\s*(\\bar\s*\{?\s*w\s*\}?|@wbar@|[xXwWtsyz](?:_\s*(?:\{[^{}]*\}|[a-zA-Z0-9]))?)(?![a-zA-Z])")
+_DIFF = re.compile(r"(?<![a-zA-Z\\{@])d\s*(\\bar\s*\{?\s*w\s*\}?|@wbar@|@xbar@|[xXwWt](?:\s*_\s*(?:\{[^{}]*\}|[a-zA-Z0-9]))?)(?![a-zA-Z])")
 
 
 def _differentials(s: str, out: Normalised) -> str:
@@ -188,7 +204,7 @@ def _differentials(s: str, out: Normalised) -> str:
         var = mo.group(1).replace("\\bar", "").replace("@wbar@", "wbar").strip("{} ")
         var = re.sub(r"\s+", "", var)
         if "bar" in mo.group(1):
-            var = "wbar"
+            var = "wbar" if "w" in mo.group(1) else "x"
         return " " + _new_atom(out, "d", var if var == "wbar" else {"W": "w", "X": "x"}.get(var[0], var[0])) + " "
     return _DIFF.sub(repl, s)
 
@@ -371,6 +387,7 @@ def _account(text: str, side: sp.Expr, norm: Normalised) -> None:
     used |= {str(f.func) for f in side.atoms(sp.core.function.AppliedUndef)}
     used |= {str(v) for d in side.atoms(sp.Derivative) for v in d.variables}
     used |= {f.func.__name__ for f in side.atoms(sp.Function)}
+    used |= {str(v) for i in side.atoms(sp.Integral) for v in i.variables}
     for name in re.findall(r"\\Xi_\{\d+\}", text):
         if _plain(name) not in used:
             raise LatexError(f"parse dropped {norm.atoms[name][0]!r} (structure not accounted for): {text.strip()[:120]!r}")

@@ -1,7 +1,9 @@
 r"""Monte Carlo method for SDE claims: simulate the claimed process and test its law against the exact marginal.
 
 The claimed drift and diffusion, interpreted in a concrete model (VP-linear schedule, two-component Gaussian
-mixture data, free diffusion varsigma_t = c0 + t/3), are lambdified to JAX and integrated by Euler–Maruyama
+mixture data, free diffusion varsigma_t = 1/2 + t/3) in which the marginal density and score stay opaque
+functions P(x, t), S(x, t) bound to numerics.exact's JAX implementations, are lambdified to JAX and
+integrated by Euler–Maruyama
 (numerics.simulate, lax.scan) from exact samples of p_{t0} to t1 (forward) or from p_{t1} back to t0
 (reverse). A one-sample Kolmogorov–Smirnov test against the exact marginal CDF rejects at false-alarm
 rate ALPHA = 1e-6 per check; the discretisation bias at the default 400 steps is far below the KS
@@ -26,6 +28,26 @@ DEFAULT_SAMPLES = 20_000
 N_STEPS = 400
 
 
+SCORE, DENSITY = sp.Function("S"), sp.Function("P")
+
+
+def opaque_model(data):
+    """VP-linear schedule with ``data``; density and score are the opaque functions P, S."""
+    from .notation import Model
+
+    class _Opaque(Model):
+        def density(self, xx, tau):
+            return DENSITY(xx, tau)
+
+        def log_density(self, xx, tau):
+            return sp.log(DENSITY(xx, tau))
+
+        def score(self, xx, tau):
+            return SCORE(xx, tau)
+
+    return _Opaque(schedules.get("vp-linear"), data, varsigma=lambda tau: sp.Rational(1, 2) + tau / 3)
+
+
 def run(drift: sp.Expr, diffusion_sq: sp.Expr, direction: str, model, form: str, seed: int,
         samples: int | None = None, t0: float = 0.2, t1: float = 0.8) -> MethodResult:
     """KS test of the simulated law of the claimed SDE at the end time against the exact marginal."""
@@ -37,7 +59,9 @@ def run(drift: sp.Expr, diffusion_sq: sp.Expr, direction: str, model, form: str,
                                 np.array([float(m) for m in mix_sym.means]),
                                 np.array([float(v) for v in mix_sym.variances]))
     fns = kernels.schedule_functions(sc)
-    drift_fn = kernels.lambdify_jax(sp.sympify(drift), [X_SYM, T_SYM])
+    bound = {"S": lambda xx, tt: exact.marginal_score(xx, tt, fns, mix),
+             "P": lambda xx, tt: jax.numpy.exp(exact.marginal_logpdf(xx, tt, fns, mix))}
+    drift_fn = kernels.lambdify_jax(sp.sympify(drift), [X_SYM, T_SYM], bound)
     diff_fn = kernels.lambdify_jax(sp.sqrt(sp.sympify(diffusion_sq)), [T_SYM])
     key_init, key_path = jax.random.split(jax.random.PRNGKey(seed))
     begin, end = (t0, t1) if direction == "forward" else (t1, t0)

@@ -190,7 +190,7 @@ COMMON = {
     "g": lambda M, tau, a, s: M.g(tau),
     "p": _density, "q": _density,
     "score": _score,
-    "s": lambda M, tau, a, sub: M.score(a[0] if a else X_SYM, tau),
+    "s": lambda M, tau, a, sub: M.score(a[0], tau) if a or sub else sp.Symbol("s", positive=True),
     "epsilon": _eps,
     "beta": lambda M, tau, a, s: -2 * M.f(tau),
     "alpha": lambda M, tau, a, s: M.alpha(tau),
@@ -267,22 +267,15 @@ def interpret(expr: sp.Expr, atoms: dict, model: Model, notation: dict,
     def value(base: str, sub: str, args: tuple):
         if base in markers:
             return sp.Symbol(f"{base}_{sub}")
-        time = None
-        if "|" in sub:  # score placeholder: "<p subscript>|<args latex>"
-            psub, argtxt = sub.split("|", 1)
-            time = parse_time(psub)
-            if time is None:
-                mo = re.search(r"_\s*\{?\s*([^{}|]+?)\s*\}?\s*$", argtxt)
-                time = parse_time(mo.group(1)) if mo else None
-            sub = psub
-        else:
-            time = parse_time(sub)
-            if time is None and sub:
-                mo = re.match(r"^[a-zA-Z]_\{?([^{}]+)\}?$", sub.replace(" ", ""))  # p_{x_t}
-                if mo:
-                    time = parse_time(mo.group(1))
+        time = parse_time(sub)
+        if time is None and sub:
+            mo = re.match(r"^[a-zA-Z]_\{?([^{}]+)\}?$", sub.replace(" ", ""))  # p_{x_t}
+            if mo:
+                time = parse_time(mo.group(1))
         if time is None and args:
             time = _time_of(args[0], model)
+            if time is None and _is_time(args[0]):     # g(s), beta(t): the argument is the time
+                time, args = args[0], args[1:]
         if time is None:
             time = T_SYM
         handler = notation.get(base)
@@ -320,6 +313,11 @@ def interpret(expr: sp.Expr, atoms: dict, model: Model, notation: dict,
         return e.func(*[walk(a) for a in e.args])
 
     return walk(expr)
+
+
+def _is_time(arg) -> bool:
+    names = {sym.name for sym in sp.sympify(arg).free_symbols}
+    return bool(names) and names <= {"t", "s", "u", "tau", "T", "Delta_t"}
 
 
 def _time_of(arg, model: Model):

@@ -25,3 +25,10 @@ NOTATIONS = {
                      "v": _velocity,
                      "phi": lambda M, tau, a, s: M.state(tau)},
 }
+
+# "sde_000.kernel": eqs. (41)-(42), where p(x_t) is the perturbation kernel N(x_t; sqrt(abar_t) x_0, 1 - abar_t)
+# conditioned on x_0 (VP schedule), so its score is the kernel's score -(x - alpha_t x_0) / sigma_t^2.
+NOTATIONS["sde_000.kernel"] = {
+    **_N000,
+    "score": lambda M, tau, a, s: -((a[0] if a else M.state(tau)) - M.alpha(tau) * M.state(0)) / M.sigma(tau)**2,
+}

@@ -101,12 +101,10 @@ def parse_claim(claim: Claim, form: str) -> tuple[L.Relation, bool]:
     """The relation of ``form`` ('document' or 'corrected'); falls back to the transcribed text."""
     if form == "corrected":
         return L.parse_relation(claim.corrected), False
-    try:
-        return L.parse_relation(claim.latex), True
-    except L.LatexError:
-        if not claim.transcribed:
-            raise
+    if claim.transcribed:   # the verbatim text cannot be parsed, or parse_latex misreads it
         return L.parse_relation(claim.transcribed), False
+    left = claim.extra.get("continues", "")   # a row "&= ..." continues the chain whose left side is given
+    return L.parse_relation(f"{left} {claim.latex}" if left else claim.latex), True
 
 
 # --- residual builders, one per kind ---------------------------------------------------------------
@@ -157,34 +155,39 @@ def _sde_residual(rel, model, notation, claim) -> sp.Expr:
 
 
 def _step_residuals(rel, model, notation, claim) -> list[sp.Expr]:
-    """Euler–Maruyama consistency: mean increment / dt -> drift, variance / dt -> g^2 (as dt -> 0)."""
+    """Euler–Maruyama consistency of a one-step update between two states.
+
+    The new state is the later one (direction forward) or the earlier one (direction reverse); with
+    h = time(new) - time(old) (signed), the update must satisfy (E[new] - old)/h -> drift(old, t) and
+    Var[new]/|h| -> diffusion^2 as the step goes to 0 (drift: forward SDE, reverse SDE, or PF-ODE).
+    """
     lhs, rhs = (interpret(s, rel.atoms, model, notation) for s in rel.sides[:2])
-    states = sorted({s for s in (lhs - rhs).free_symbols if s.name.startswith("x[") or s == X_SYM},
-                    key=lambda s: s.name)
-    later = [s for s in states if s != X_SYM]
-    if len(later) != 1:
-        raise VerificationError(f"a step must relate x_t and one other state, found {states}")
-    other = later[0]
-    direction = claim.direction or "forward"
-    target = other if direction != "reverse" else X_SYM
     expr = lhs - rhs
-    slope = sp.diff(expr, target)
-    if slope == 0 or target in slope.free_symbols:
+    states = [s for s in expr.free_symbols if model.time_of(s) is not None and s != X0_SYM]
+    if len(states) != 2:
+        raise VerificationError(f"a step must relate exactly two states, found {sorted(map(str, states))}")
+    direction = claim.direction or "forward"
+    a, b = sorted(states, key=lambda s: sp.sympify(model.time_of(s)).subs(DT, sp.Rational(1, 1000)))
+    old, new = (a, b) if direction == "forward" else (b, a)
+    slope = sp.diff(expr, new)
+    if slope == 0 or new in slope.free_symbols:
         raise VerificationError("a step must be linear in its new state")
-    new = -expr.subs(target, 0) / slope
-    noises = sorted((s for s in new.free_symbols if s.name.startswith("epsilon")), key=lambda s: s.name)
-    mean = new.subs({n: 0 for n in noises})
-    var = sp.Add(*[sp.diff(new, n)**2 for n in noises])
-    if direction == "forward":   # new = x_{t+dt}, old = x_t
-        old, step = X_SYM, DT
-        drift_ref = model.f(T_SYM) * X_SYM
-    else:                         # new = x_t from old = x_{t+dt}, a step of -dt
-        mean, var = mean.subs(other, X_SYM), var.subs(other, X_SYM)
-        old, step = X_SYM, -DT
-        drift_ref = model.f(T_SYM) * X_SYM - model.g2(T_SYM) * model.score(X_SYM, T_SYM)
+    update = -expr.subs(new, 0) / slope
+    noises = sorted((s for s in update.free_symbols if s.name.startswith("epsilon")), key=lambda s: s.name)
+    mean = update.subs({n: 0 for n in noises})
+    var = sp.Add(*[sp.diff(update, n)**2 for n in noises])
+    step = model.time_of(new) - model.time_of(old)
     if claim.meaning == "pf-ode":
         drift_ref = model.f(T_SYM) * X_SYM - model.g2(T_SYM) * model.score(X_SYM, T_SYM) / 2
-    return [(mean - old) / step - drift_ref, var / DT - model.g2(T_SYM) * (0 if claim.meaning == "pf-ode" else 1)]
+        diff_ref = sp.Integer(0)
+    elif direction == "forward":
+        drift_ref, diff_ref = model.f(T_SYM) * X_SYM, model.g2(T_SYM)
+    else:
+        drift_ref = model.f(T_SYM) * X_SYM - model.g2(T_SYM) * model.score(X_SYM, T_SYM)
+        diff_ref = model.g2(T_SYM)
+    drift_res = ((mean - old) / step).subs(old, X_SYM) - drift_ref
+    diff_res = (var / sp.Abs(step)).subs(old, X_SYM) - diff_ref
+    return [drift_res, diff_res]
 
 
 def residuals(claim: Claim, rel: L.Relation, model: Model) -> tuple[list[sp.Expr], bool]:
@@ -242,7 +245,7 @@ def _symbolic(claim, rel, form) -> MethodResult:
                 if sp.simplify(r) != 0:
                     ok = None  # not proved; the numeric method decides
                     break
-    except _Timeout:
+    except (_Timeout, NotImplementedError, ValueError, TypeError):   # SymPy could not decide: not proved
         ok = None
     family = claim.extra.get("schedule", "")
     return MethodResult("symbolic", form, ok, 0.0 if ok else None, seconds=_time.perf_counter() - start,
@@ -263,6 +266,10 @@ def _numeric(claim, rel, form, seed: int, n_points: int = 4) -> MethodResult:
                 if limit and DT in pt:
                     pt[DT] = sp.Float("1e-24", DIGITS)
                 val = abs(complex(_evaluate(r, pt)))
+                if val != val or val == float("inf"):   # NaN / zoo: the formula cannot be evaluated here
+                    return MethodResult("exact-gaussian", form, None, None, seed=seed,
+                                        seconds=_time.perf_counter() - start,
+                                        detail=f"residual not finite on {model.schedule.name} at {pt}")
                 if val > worst:
                     worst, where = val, f"{model.schedule.name} at " + ", ".join(f"{k}={float(v):.4g}" for k, v in pt.items())
     holds = True if worst < HOLD_TOL else (False if worst >= REFUTE_TOL else None)
@@ -307,8 +314,7 @@ def check_form(claim: Claim, form: str, seed: int, samples: int | None = None) -
 
 def _monte_carlo(claim, rel, form, seed, samples) -> MethodResult:
     from . import montecarlo
-    model = Model(schedules.get("vp-linear"), numeric_models(np.random.default_rng(seed), 1)[0].data,
-                  varsigma=lambda tau: sp.Rational(1, 2) + tau / 3)
+    model = montecarlo.opaque_model(numeric_models(np.random.default_rng(seed), 1)[0].data)
     drift, diff_sq, direction = _sde_parts(rel, model, get_notation(claim.notation or claim.document[:3]), claim)
     try:
         return montecarlo.run(drift.doit(), diff_sq.doit(), direction, model, form, seed, samples)

@@ -43,7 +43,7 @@ _CACHE: dict[tuple[str, tuple[str, ...]], Callable] = {}
 _LOCK = threading.Lock()
 
 
-def _check_args(expr, args) -> tuple[sp.Symbol, ...]:
+def _check_args(expr, args, allowed=frozenset()) -> tuple[sp.Symbol, ...]:
     if not isinstance(expr, sp.Basic):
         raise TypeError(f"lambdify_jax: expr must be a SymPy expression, got {type(expr).__name__}: {expr!r}")
     if isinstance(args, sp.Symbol):
@@ -57,7 +57,7 @@ def _check_args(expr, args) -> tuple[sp.Symbol, ...]:
         raise TypeError(f"lambdify_jax: args must be SymPy Symbols, got {bad!r}")
     if len({a.name for a in args}) != len(args):
         raise ValueError(f"lambdify_jax: argument names must be distinct, got {[a.name for a in args]}")
-    undefined = expr.atoms(AppliedUndef)
+    undefined = {f for f in expr.atoms(AppliedUndef) if f.func.__name__ not in allowed}
     if undefined:
         raise ValueError(f"lambdify_jax: expression contains undefined functions {sorted(map(str, undefined))}; "
                          "substitute a concrete schedule first")
@@ -68,22 +68,25 @@ def _check_args(expr, args) -> tuple[sp.Symbol, ...]:
     return args
 
 
-def lambdify_jax(expr: sp.Basic, args: Sequence[sp.Symbol] | sp.Symbol) -> Callable[..., jax.Array]:
+def lambdify_jax(expr: sp.Basic, args: Sequence[sp.Symbol] | sp.Symbol,
+                 functions: dict | None = None) -> Callable[..., jax.Array]:
     """Return a jitted JAX function of ``args`` computing ``expr`` (stable forms, CSE, cached).
 
     The result broadcasts over its arguments (a constant expression returns an array of the
     broadcast shape), works under ``jax.grad``/``vmap`` and in float32 or float64.
+    ``functions`` maps names of undefined SymPy functions in ``expr`` to JAX callables (e.g. an exact score).
     Raises TypeError for non-SymPy input, ValueError for free symbols not in ``args``, undefined
     functions, or functions JAX cannot trace.
     """
-    args = _check_args(expr, args)
-    key = (sp.srepr(expr), tuple(a.name for a in args))
+    functions = dict(functions or {})
+    args = _check_args(expr, args, frozenset(functions))
+    key = (sp.srepr(expr), tuple(a.name for a in args), tuple(sorted((k, id(v)) for k, v in functions.items())))
     with _LOCK:
         cached = _CACHE.get(key)
     if cached is not None:
         return cached
     stable = optimize(expr, optims_c99)
-    raw = sp.lambdify(args, stable, modules=[_SPECIAL, "jax"], cse=True)
+    raw = sp.lambdify(args, stable, modules=[functions, _SPECIAL, "jax"], cse=True)
 
     def kernel(*values):
         if len(values) != len(args):

@@ -238,7 +238,9 @@ def tex_math(latex: str | None):
     s = "".join(c if c.isascii() else _unicode(c, True) for c in s)
     if not s or not _braces_balanced(s) or _FORBIDDEN.search(s):
         return None
-    if re.search(r"(?<!\\)\$", s) or "**" in s:   # prose with inline math (an algorithm block): not a formula
+    if "**" in s:   # markdown prose with inline math (an algorithm block): not a formula
+        return None
+    if re.search(r"(?<!\\)\$", s) and r"\text" not in s:
         return None
     begins = Counter(re.findall(r"\\begin\{([^{}]*)\}", s))
     if begins != Counter(re.findall(r"\\end\{([^{}]*)\}", s)):
