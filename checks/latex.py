@@ -50,6 +50,7 @@ def _strip_layout(s: str) -> str:
     s = s.replace(r"\{", "(").replace(r"\}", ")").replace("[", "(").replace("]", ")")
     s = s.replace(r"\|", "|").replace("||", "|")
     s = s.replace(r"\ln", r"\log").replace(r"\dfrac", r"\frac").replace(r"\tfrac", r"\frac")
+    s = s.replace(";", ",")
     s = s.replace(r"\mid", " , ").replace(r"\vert", "|")   # p(a \mid b): a two-argument (conditional) density
     s = s.replace(r"\varepsilon", r"\epsilon").replace("θ", r"\theta").replace("ε", r"\epsilon")
     s = s.replace("α", r"\alpha").replace("σ", r"\sigma").replace("β", r"\beta").replace("λ", r"\lambda")
@@ -340,6 +341,14 @@ class Relation:
     sides: list
     ops: list
     atoms: dict
+
+    def atoms_base(self, expr) -> str:
+        """Base name of a placeholder symbol or function (e.g. 'N' for \\mathcal{N}(...)), else its own name."""
+        name = expr.func.__name__ if isinstance(expr, sp.core.function.AppliedUndef) else str(expr)
+        for key, (base, _) in self.atoms.items():
+            if key.replace("\\", "") == name:
+                return base
+        return name
 
 
 def split_relation(text: str) -> tuple[list[str], list[str]]:

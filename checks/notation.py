@@ -103,7 +103,11 @@ class Model:
         return self._times.get(state)
 
     def conditional(self, xx, tau, given, tau_given):
-        """Mean and variance of x_tau | x_{tau_given} = given (the transition kernel, derive.schedules)."""
+        """Mean and variance of x_tau | x_{tau_given} = given (the transition kernel, derive.schedules).
+
+        Conditioning on the data x_0 gives the perturbation kernel N(alpha_t x_0, sigma_t^2)."""
+        if given == X0_SYM:
+            return self.alpha(tau) * given, self.sigma(tau)**2
         coeff, var = self.schedule.transition(tau_given, tau)
         return coeff * given, var
 
@@ -197,6 +201,7 @@ COMMON = {
     "sigma": lambda M, tau, a, s: M.sigma(tau),
     "t": lambda M, tau, a, s: T_SYM,
     "dt": lambda M, tau, a, s: DT,
+    "I": lambda M, tau, a, s: sp.Integer(1),      # identity covariance: the one-dimensional reduction
 }
 
 NOTATIONS: dict[str, dict] = {

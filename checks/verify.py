@@ -109,85 +109,72 @@ def parse_claim(claim: Claim, form: str) -> tuple[L.Relation, bool]:
 
 # --- residual builders, one per kind ---------------------------------------------------------------
 
-def _relation_residuals(rel: L.Relation, model: Model, notation: dict) -> list[sp.Expr]:
+def _relation_residuals(rel: L.Relation, model: Model, notation: dict, claim: Claim) -> list[sp.Expr]:
+    """One residual per relation sign: a - b for = and approx; d/dv log(a/b) for proportionality in v."""
     sides = [interpret(side, rel.atoms, model, notation) for side in rel.sides]
-    eq_ops = ("=", ":=", r"\equiv")
     out = []
     for i, op in enumerate(rel.ops):
-        if op in eq_ops:
+        if op in ("=", ":=", r"\equiv", r"\approx"):
             out.append(sides[i + 1] - sides[i])
-        elif op == r"\approx":
-            out.append(sides[i + 1] - sides[i])  # handled as first-order by the caller
+        elif op == r"\propto":
+            variable = _variable(claim, model, notation)
+            out.append(sp.diff(sp.log(sides[i]) - sp.log(sides[i + 1]), variable))
         else:
-            raise VerificationError(f"relation {op!r} is not an equality")
+            raise VerificationError(f"relation {op!r} is not an equality or a proportionality")
     return out
 
 
-def _sde_parts(rel: L.Relation, model: Model, notation: dict, claim: Claim):
-    """(drift, diffusion_sq, direction) of 'dx = A dt + B dw' or 'dx/dt = A'."""
-    if len(rel.sides) != 2:
-        raise VerificationError("an SDE claim must have the form dx = A dt + B dw")
-    lhs = interpret(rel.sides[0], rel.atoms, model, notation, markers=frozenset({"d"}))
-    rhs = interpret(rel.sides[1], rel.atoms, model, notation, markers=frozenset({"d"}))
-    marks = [sp.Symbol(n) for n in ("d_t", "d_w", "d_wbar")]
-    rhs = sp.expand(rhs, deep=False, mul=True, multinomial=False, power_exp=False, log=False)
-    rhs = sp.collect(rhs, marks)
-    d_t, d_w, d_wbar, d_x = (sp.Symbol(n) for n in ("d_t", "d_w", "d_wbar", "d_x"))
-    direction = claim.direction or "forward"
-    if d_x in lhs.free_symbols:
-        drift = rhs.coeff(d_t)
-        noise = rhs.coeff(d_w) + rhs.coeff(d_wbar)
-        if d_wbar in rhs.free_symbols:
-            direction = "reverse"
-        rest = rhs.subs({d_t: 0, d_w: 0, d_wbar: 0})
-        if rest != 0 or (lhs - d_x) != 0:
-            raise VerificationError(f"SDE has terms that are neither dt nor dw: {rest}")
-    elif isinstance(rel.sides[0], sp.Derivative) and rel.sides[0].variables == (sp.Symbol("t"),):
-        drift, noise = rhs, sp.Integer(0)
-    else:
-        raise VerificationError("SDE left side must be dx or dx/dt")
-    return drift, sp.expand(noise**2), direction
+def _variable(claim: Claim, model: Model, notation: dict) -> sp.Symbol:
+    """The variable of a proportionality (claim field ``variable``, LaTeX such as '\\mathbf{x}_t')."""
+    text = claim.extra.get("variable")
+    if not text:
+        raise VerificationError("a \\propto claim needs the field 'variable' (what the sides are functions of)")
+    expr, atoms = L.parse_expression(text)
+    var = interpret(expr, atoms, model, notation)
+    if not isinstance(var, sp.Symbol):
+        raise VerificationError(f"variable {text!r} is not a single state or symbol")
+    return var
 
 
-def _sde_residual(rel, model, notation, claim) -> sp.Expr:
-    drift, diff_sq, direction = _sde_parts(rel, model, notation, claim)
-    return fokker_planck.log_residual(drift, diff_sq, model.log_density(X_SYM, T_SYM), direction)
+def _distribution_residuals(rel: L.Relation, model: Model, notation: dict, claim: Claim) -> list[sp.Expr]:
+    """'A \\sim N(mean, var)' or 'p(a | b) = N(a; mean, var)': mean and variance against the model's law.
 
-
-def _step_residuals(rel, model, notation, claim) -> list[sp.Expr]:
-    """Euler–Maruyama consistency of a one-step update between two states.
-
-    The new state is the later one (direction forward) or the earlier one (direction reverse); with
-    h = time(new) - time(old) (signed), the update must satisfy (E[new] - old)/h -> drift(old, t) and
-    Var[new]/|h| -> diffusion^2 as the step goes to 0 (drift: forward SDE, reverse SDE, or PF-ODE).
+    With states in the mean the law is conditional on them (the transition kernel of the schedule);
+    without, it is the marginal of the (Gaussian) data law.
     """
-    lhs, rhs = (interpret(s, rel.atoms, model, notation) for s in rel.sides[:2])
-    expr = lhs - rhs
-    states = [s for s in expr.free_symbols if model.time_of(s) is not None and s != X0_SYM]
-    if len(states) != 2:
-        raise VerificationError(f"a step must relate exactly two states, found {sorted(map(str, states))}")
-    direction = claim.direction or "forward"
-    a, b = sorted(states, key=lambda s: sp.sympify(model.time_of(s)).subs(DT, sp.Rational(1, 1000)))
-    old, new = (a, b) if direction == "forward" else (b, a)
-    slope = sp.diff(expr, new)
-    if slope == 0 or new in slope.free_symbols:
-        raise VerificationError("a step must be linear in its new state")
-    update = -expr.subs(new, 0) / slope
-    noises = sorted((s for s in update.free_symbols if s.name.startswith("epsilon")), key=lambda s: s.name)
-    mean = update.subs({n: 0 for n in noises})
-    var = sp.Add(*[sp.diff(update, n)**2 for n in noises])
-    step = model.time_of(new) - model.time_of(old)
-    if claim.meaning == "pf-ode":
-        drift_ref = model.f(T_SYM) * X_SYM - model.g2(T_SYM) * model.score(X_SYM, T_SYM) / 2
-        diff_ref = sp.Integer(0)
-    elif direction == "forward":
-        drift_ref, diff_ref = model.f(T_SYM) * X_SYM, model.g2(T_SYM)
+    if len(rel.sides) != 2 or rel.ops[0] not in (r"\sim", "="):
+        raise VerificationError("a distribution claim reads 'A \\sim N(mean, var)' or 'p(..) = N(..)'")
+    law = rel.sides[1]
+    if not (isinstance(law, sp.core.function.AppliedUndef) and rel.atoms_base(law) in ("N", "mathcalN")):
+        raise VerificationError("right side must be \\mathcal{N}(...)")
+    args = [interpret(a, rel.atoms, model, notation) for a in law.args]
+    mean, var = args[-2], args[-1]
+    if rel.ops[0] == r"\sim":
+        target = interpret(rel.sides[0], rel.atoms, model, notation)
     else:
-        drift_ref = model.f(T_SYM) * X_SYM - model.g2(T_SYM) * model.score(X_SYM, T_SYM)
-        diff_ref = model.g2(T_SYM)
-    drift_res = ((mean - old) / step).subs(old, X_SYM) - drift_ref
-    diff_res = (var / sp.Abs(step)).subs(old, X_SYM) - diff_ref
-    return [drift_res, diff_res]
+        target = args[0]
+    order = {T_SYM: sp.Rational(7, 10), sp.Symbol("s", positive=True): sp.Rational(3, 10),
+             sp.Symbol("u", positive=True): sp.Rational(1, 2), sp.Symbol("T", positive=True): sp.Rational(9, 10),
+             DT: sp.Rational(1, 1000)}
+    states = sorted({s for s in (target.free_symbols | mean.free_symbols) if model.time_of(s) is not None},
+                    key=lambda s: float(sp.sympify(model.time_of(s)).subs(order)))
+    if not states or len(states) > 2:
+        raise VerificationError(f"a law must involve one state and at most one condition, found {states}")
+    x_sym, given = states[-1], states[:-1]
+    slope = sp.diff(target, x_sym)
+    if slope == 0 or x_sym in slope.free_symbols:
+        raise VerificationError("the random quantity must be affine in its latest state")
+    tau = model.time_of(x_sym)
+    if given:
+        true_mean, true_var = model.conditional(x_sym, tau, given[0], model.time_of(given[0]))
+    else:
+        weights, means, variances = model.data.weights, model.data.means, model.data.variances
+        if len(weights) != 1:
+            raise VerificationError("a marginal law is compared on Gaussian data only")
+        true_mean = model.alpha(tau) * means[0]
+        true_var = model.alpha(tau)**2 * variances[0] + model.sigma(tau)**2
+    offset = target.subs(x_sym, 0)
+    return [mean - (slope * true_mean + offset), var - slope**2 * true_var]
 
 
 def residuals(claim: Claim, rel: L.Relation, model: Model) -> tuple[list[sp.Expr], bool]:
@@ -197,10 +184,13 @@ def residuals(claim: Claim, rel: L.Relation, model: Model) -> tuple[list[sp.Expr
         return [_sde_residual(rel, model, notation, claim)], False
     if claim.kind == "step":
         return _step_residuals(rel, model, notation, claim), True
+    if claim.kind == "distribution":
+        return _distribution_residuals(rel, model, notation, claim), False
     if claim.kind in ("equation", "definition", "approx"):
-        res = _relation_residuals(rel, model, notation)
+        res = _relation_residuals(rel, model, notation, claim)
         if claim.kind == "approx" or r"\approx" in rel.ops:
-            res = [r / DT if DT in r.free_symbols else r for r in res]   # must vanish faster than dt
+            order = int(claim.extra.get("order", 0))     # holds if residual = o(dt^order)
+            res = [r / DT**order if DT in r.free_symbols else r for r in res]
             return res, True
         return res, False
     raise VerificationError(f"kind {claim.kind!r} has no verification method yet")
