@@ -92,3 +92,50 @@ NOTATIONS["ito_003.bm"] = {**ITO, "sigma": lambda M, tau, a, s: M.g(tau)}
 # a bare s is the time s (e.g. the second argument of x_phi(x_s, s)); s_phi(x, t) with arguments is the score
 ITO["s"] = lambda M, tau, a, sub: (M.score(a[0], _time_arg(tau, a)) if a else sp.Symbol("s", positive=True))
 NOTATIONS["ito_003.bm"]["s"] = ITO["s"]
+
+
+# --- round 2: kernels, posterior of the VDM reverse step, moments of the linear SDE ---------------------
+from checks.notation import parse_time as _pt  # noqa: E402
+from derive.symbols import x0 as _X0, dt as _DT  # noqa: E402
+
+
+def _posterior(M, t_early, s_late, x_late, x_data):
+    """x_t | x_s, x_0 (t < s): mean and variance by Gaussian conditioning on the schedule's kernels."""
+    a, v = M.schedule.transition(t_early, s_late)
+    prec = 1 / M.sigma(t_early)**2 + a**2 / v
+    mean = (M.alpha(t_early) * x_data / M.sigma(t_early)**2 + a * x_late / v) / prec
+    return mean, 1 / prec
+
+
+def _mu(M, tau, args, sub):
+    # mu_phi(x_s, s, t): posterior mean with x_0 replaced by the ideal data prediction x_phi(x_s, s)
+    if "phi" in sub and len(args) == 3:
+        x_s, s_time, t_time = args
+        return _posterior(M, t_time, s_time, x_s, M.x0_pred(x_s, s_time))[0]
+    if not args:        # §4.5: mu := f(x_t, t) dt (the Euler drift increment)
+        return M.f(T_SYM) * M.state(T_SYM) * _DT
+    raise ValueError("mu with these arguments has no meaning in ito_003")
+
+
+_sigma_plain = ITO["sigma"]
+
+
+def _sigma2(M, tau, args, sub):
+    # sigma^2(s, t): posterior variance of x_t | x_s, x_0 (first time argument s taken as tau)
+    if args and _is_time(args[0]) and "|" not in (sub or ""):
+        return sp.sqrt(_posterior(M, args[0], tau, X_SYM, _X0)[1])
+    return _sigma_plain(M, tau, args, sub)
+
+
+ITO.update({
+    "mu": _mu,
+    "sigma": _sigma2,
+    "SNR": lambda M, tau, a, s: sp.exp(2 * M.log_snr(a[0] if a else tau)),
+    "m": lambda M, tau, a, s: M.alpha(a[0] if a and _is_time(a[0]) else tau) * _X0,
+    "P": lambda M, tau, a, s: M.sigma(a[0] if a and _is_time(a[0]) else tau)**2,
+    "delta": lambda M, tau, a, s: M.state(T_SYM + _DT) - M.state(T_SYM),
+})
+
+ITO["u"] = lambda M, tau, a, s: sp.Symbol("u", positive=True)   # integration variable of \int_0^t f(u) du
+ITO["r"] = lambda M, tau, a, s: sp.Symbol("r", positive=True)
+ITO["e"] = lambda M, tau, a, s: sp.E

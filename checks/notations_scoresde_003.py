@@ -81,3 +81,33 @@ BASE = {
 }
 
 NOTATIONS = {"scoresde_003": BASE}
+
+
+# "scoresde_003.x0": x_0 = x(0) is the state of the SDE at time 0 (not the noise-free data of the reference
+# model): conditioning on it uses the SDE's transition kernel from time 0, so that for VE
+# p_t(x_t | x_0) = N(x_0, sigma^2(t) - sigma^2(0)) (sigma(0) = sigma_min > 0). P(t) is then the conditional
+# variance from time 0 and m(t) the conditional mean.
+_X0_SDE = sp.Symbol("x[0;sde]", real=True)
+
+
+def _state0(M, tau, a, s):
+    if tau == 0:
+        M._times[_X0_SDE] = sp.Integer(0)
+        return _X0_SDE
+    return M.state(tau)
+
+
+def _cond0(M, tau):
+    M._times[_X0_SDE] = sp.Integer(0)
+    return M.schedule.transition(sp.Integer(0), tau)
+
+
+BASE_X0 = {
+    **BASE,
+    "x": _state0,
+    "xbar": lambda M, tau, a, s: _state0(M, _time(tau, a), a, s),
+    "m": lambda M, tau, a, s: _cond0(M, _time(tau, a))[0] * _state0(M, sp.Integer(0), (), ""),
+    "P": lambda M, tau, a, s: _cond0(M, _time(tau, a))[1],
+}
+
+NOTATIONS["scoresde_003.x0"] = BASE_X0

@@ -32,3 +32,79 @@ NOTATIONS["sde_000.kernel"] = {
     **_N000,
     "score": lambda M, tau, a, s: -((a[0] if a else M.state(tau)) - M.alpha(tau) * M.state(0)) / M.sigma(tau)**2,
 }
+
+# "sde_000.rev": §3 (eqs. (10)-(11)), the generic SDE dx = f dt + sigma_t dw (sigma_t = g_t, as in "sde_000.g").
+# C is the remainder of completing the square in D = x_{t+dt} - x_t, defined by its role in (10):
+#   (D - f dt)^2 + 2 sigma^2 dt^2 d_t log p + 2 sigma^2 dt score D = (D - f dt + sigma^2 score dt)^2 + C,
+# i.e. the bracket of row 2 minus the square as it must be completed (the one the document uses in (13)).
+def _remainder(M, tau, a, s):
+    from derive.symbols import dt as _DT, t as _T, x as _X
+    D = M.state(_T + _DT) - _X
+    fdt = M.f(_T) * _X * _DT
+    s2 = M.g2(_T)
+    score = M.score(_X, _T)
+    dlogp = sp.Derivative(sp.log(M.density(_X, _T)), _T)
+    bracket = (D - fdt)**2 + 2 * s2 * _DT**2 * dlogp + 2 * s2 * _DT * score * D
+    return bracket - (D - fdt + s2 * score * _DT)**2
+
+
+import sympy as sp  # noqa: E402
+
+NOTATIONS["sde_000.rev"] = {**NOTATIONS["sde_000.g"], "C": _remainder}
+
+
+# "sde_000.disc": §5.3 (eqs. (44)-(50)), the discretised family with DDPM marginals conditioned on x_0:
+#   f_t = (sqrt(abar_{t+Dt}/abar_t) - 1)/Dt (45); the score term h = 1/2(g_t^2 - sigma_t^2) grad log p_t(x) is held
+#   fixed (a frozen value, not a function of x_t), as the document's coefficient extraction assumes;
+#   p(x_{t+Dt} | x_t) = N(x_t + (f_t x_t - h) Dt, sigma_t^2 Dt) (44); p(x_t) = N(sqrt(abar_t) x_0, 1 - abar_t) (42);
+#   p(x_t | x_{t+Dt}) = p(x_{t+Dt} | x_t) p(x_t) / p(x_{t+Dt}) (Bayes, (47)). x_{\Delta t+t} is x_{t+Delta t}.
+def _disc_time(sub):
+    import re as _re
+    from derive.symbols import dt as _DT, t as _T
+    text = _re.sub(r"\s+", "", sub or "").replace(r"\Deltat", "@dt@")
+    if text in ("@dt@+t", "t+@dt@"):
+        return _T + _DT
+    return None
+
+
+def _disc_ft(M, tau):
+    from derive.symbols import dt as _DT
+    return (sp.sqrt(M.alpha(tau + _DT)**2 / M.alpha(tau)**2) - 1) / _DT
+
+
+def _gauss(xx, mean, var):
+    return sp.exp(-(xx - mean)**2 / (2 * var)) / sp.sqrt(2 * sp.pi * var)
+
+
+def _disc_h(M, tau):
+    return (M.g2(tau) - M.varsigma(tau)**2) / 2 * sp.Symbol("frozen_score", real=True)
+
+
+def _disc_density(M, tau, a, s):
+    from derive.symbols import dt as _DT
+    def marg(xx, tt):
+        return _gauss(xx, M.alpha(tt) * M.state(0), M.sigma(tt)**2)
+    def em(new, old, tt):
+        return _gauss(new, old + (_disc_ft(M, tt) * old - _disc_h(M, tt)) * _DT, M.varsigma(tt)**2 * _DT)
+    if len(a) == 2:
+        xa, xb = a
+        ta, tb = M.time_of(xa), M.time_of(xb)
+        if ta is None or tb is None:
+            raise ValueError("p(a | b): unknown times")
+        if sp.simplify(ta - tb + _DT) == 0:       # p(x_t | x_{t+Dt}): Bayes with the EM kernel
+            return em(xb, xa, ta) * marg(xa, ta) / marg(xb, tb)
+        if sp.simplify(ta - tb - _DT) == 0:       # p(x_{t+Dt} | x_t): the EM kernel (44)
+            return em(xa, xb, tb)
+        raise ValueError("p(a | b) defined for one step only")
+    xx = a[0] if a else M.state(tau)
+    tt = M.time_of(xx) if a and M.time_of(xx) is not None else tau
+    return marg(xx, tt)
+
+
+NOTATIONS["sde_000.disc"] = {
+    **_N000,
+    "x": lambda M, tau, a, s: M.state(_disc_time(s) if _disc_time(s) is not None else tau),
+    "f": lambda M, tau, a, s: _disc_ft(M, tau) * (a[0] if a else 1),
+    "score": lambda M, tau, a, s: sp.Symbol("frozen_score", real=True),
+    "p": _disc_density,
+}

@@ -12,6 +12,8 @@ r"""Notations of family sde_002 (document 002): variants of the "002" notation f
 * "sde_002.cond": the conditional score nabla_{x_t} log p(x_t | x_0) of the Gaussian kernel
   N(sqrt(alphabar_t) x_0, betabar_t I) (the only score in the claim that uses it), pi, and the dimension
   d = 1 of the engine's (isotropic, one-dimensional) reference models.
+* "sde_002.kernel": as "sde_002.cond", with a bare epsilon read as the noise of x_t = sqrt(alphabar_t) x_0
+  + sqrt(betabar_t) epsilon, i.e. (x_t - sqrt(alphabar_t) x_0) / sqrt(betabar_t).
 """
 from __future__ import annotations
 
@@ -56,8 +58,8 @@ NOTATIONS = {
     "sde_002.cond": COND,
 }
 
-# "sde_002.shift": as "002", but a score written at another time, nabla_{x_{t+dt}} log p(x_{t+dt}), is
-# evaluated at the state of that time (x_{t+dt}), not at the generic point x.
-SHIFT = dict(_N002)
-SHIFT["score"] = lambda M, tau, a, s: M.score(a[0] if a else M.state(tau), tau)
-NOTATIONS["sde_002.shift"] = SHIFT
+# "sde_002.kernel": as "sde_002.cond", and a bare epsilon is the noise of the reparameterisation
+# x_t = sqrt(alphabar_t) x_0 + sqrt(betabar_t) epsilon (002.vp.reparam.t), i.e. epsilon = (x_t - alpha_t x_0) / sigma_t.
+KERNEL = dict(COND)
+KERNEL["epsilon"] = lambda M, tau, a, s: (X_SYM - M.alpha(T_SYM) * X0_SYM) / M.sigma(T_SYM)
+NOTATIONS["sde_002.kernel"] = KERNEL
