@@ -26,6 +26,9 @@ ALLOWED_COMMANDS = set(GREEK) | {"frac", "sqrt", "log", "exp", "partial", "cdot"
                                  "approx", "propto", "sim", "simeq", "leftarrow", "equiv", "le", "ge"}
 RELATIONS = [r"\approx", r"\propto", r"\leftarrow", r"\equiv", r"\sim", r"\simeq", ":=", "=", r"\le", r"\ge"]
 MAX_LENGTH = 20_000
+#: bases that take arguments when subscripted: f_t(x), p_t(x), s_theta(x, t), epsilon_theta(x, t), u_t(x), ...
+FUNCTION_BASES = {"f", "p", "q", "u", "v", "s", "epsilon", "psi", "phi", "x", "X", "D", "F", "score", "N", "w",
+                  "W", "h", "m", "P", "mu", "Psi", "Phi", "d"}
 
 _DECOR = r"\\(?:bar|overline|hat|tilde|widehat|widetilde|dot|vec)"
 _FONT = r"\\(?:mathbf|boldsymbol|bm|mathrm|mathit|mathsf|operatorname|text|textbf|mathbb|mathcal)"
@@ -189,6 +192,17 @@ def _derivative_fracs(s: str) -> str:
             if mnum.group(1) == "d" and body[:1].isalpha() and not body.startswith("\\"):
                 pass  # "\\frac{dx}{dt}"-style differential of a plain letter: keep the letter as body
             op = "\\frac{" + mnum.group(1) + "}{" + mden.group(1) + " " + mden.group(2) + "}"
+            if not body:   # operator form \frac{d}{dt}(...): the derivative applies to the group only
+                k2 = after_den
+                while k2 < len(s) and s[k2] == " ":
+                    k2 += 1
+                if k2 < len(s) and s[k2] == "(":
+                    group, after_group = _paren(s, k2)
+                    power = re.match(r"\s*\^\s*(\{[^{}]*\}|\d)", s[after_group:])   # d/dt (a/b)^2: the square is inside
+                    exponent = power.group(0) if power else ""
+                    out.append(s[i:j] + "{" + op * order + "((" + _derivative_fracs(group) + ")" + exponent + ")}")
+                    i = after_group + (power.end() if power else 0)
+                    continue
             out.append(s[i:j] + ("{" + op * order + f"({body})" + "}" if body else op * order))
             i = after_den
             continue
@@ -331,6 +345,9 @@ def _atoms(s: str, out: Normalised) -> str:
             continue
         res.append(" " + _new_atom(out, base, (sub or "").strip()) + " ")
         i = j
+        # a subscripted scalar followed by a bracket multiplies it: \bar{\alpha}_t (1 - x) is not a call
+        if sub and base not in FUNCTION_BASES and re.match(r"\s*\(", s[j:]):
+            res.append(r" \cdot ")
     return "".join(res)
 
 

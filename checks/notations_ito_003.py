@@ -139,3 +139,9 @@ ITO.update({
 ITO["u"] = lambda M, tau, a, s: sp.Symbol("u", positive=True)   # integration variable of \int_0^t f(u) du
 ITO["r"] = lambda M, tau, a, s: sp.Symbol("r", positive=True)
 ITO["e"] = lambda M, tau, a, s: sp.E
+
+# m(t), P(t) of §4.4.2 / C.1.5: mean and covariance of the linear SDE started at x(0) = x_0
+# (transition kernel from time 0, so that schedules with sigma_0 > 0, e.g. VE, are read consistently)
+ITO["m"] = lambda M, tau, a, s: M.schedule.transition(sp.Integer(0), a[0] if a and _is_time(a[0]) else tau)[0] * _X0
+ITO["P"] = lambda M, tau, a, s: M.schedule.transition(sp.Integer(0), a[0] if a and _is_time(a[0]) else tau)[1]
+

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sympy as sp
 
 from checks.notation import COMMON, X_SYM
-from derive.symbols import x0 as X0_SYM
+from derive.symbols import dt as DT_SYM, x0 as X0_SYM
 
 S_T, U_T, TAU_T = (sp.Symbol(n, positive=True) for n in ("s", "u", "tau"))
 
@@ -111,3 +111,15 @@ BASE_X0 = {
 }
 
 NOTATIONS["scoresde_003.x0"] = BASE_X0
+
+# ftilde: the velocity of the continuity equation after (4.1.8), the document's name for v (f~ := v).
+BASE["ftilde"] = _velocity
+BASE_X0["ftilde"] = _velocity
+
+# "scoresde_003.gauss" (§4.1.6, one-dimensional example): a := 1 + f(t) dt, r := g(t) sqrt(dt), the
+# coefficients of the Euler step x_{t+dt} = a x_t + r eps defined inline in the text.
+NOTATIONS["scoresde_003.gauss"] = {
+    **BASE,
+    "a": lambda M, tau, a, s: 1 + M.f(tau) * DT_SYM,
+    "r": lambda M, tau, a, s: M.g(tau) * sp.sqrt(DT_SYM),
+}

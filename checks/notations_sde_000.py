@@ -8,6 +8,7 @@
                 phi_t(x) the flow map (the state at time t).
 """
 from checks.notation import NOTATIONS as _BASE
+from derive.symbols import dt as DT
 
 _N000 = _BASE["000"]
 
@@ -69,7 +70,7 @@ def _disc_time(sub):
 
 def _disc_ft(M, tau):
     from derive.symbols import dt as _DT
-    return (sp.sqrt(M.alpha(tau + _DT)**2 / M.alpha(tau)**2) - 1) / _DT
+    return (M.alpha(tau + _DT) / M.alpha(tau) - 1) / _DT      # sqrt(abar_{t+Dt}/abar_t), alpha > 0
 
 
 def _gauss(xx, mean, var):
@@ -81,24 +82,30 @@ def _disc_h(M, tau):
 
 
 def _disc_density(M, tau, a, s):
+    """Densities of §5.3 up to x-independent normalisers, written as one exponential each."""
     from derive.symbols import dt as _DT
-    def marg(xx, tt):
-        return _gauss(xx, M.alpha(tt) * M.state(0), M.sigma(tt)**2)
-    def em(new, old, tt):
-        return _gauss(new, old + (_disc_ft(M, tt) * old - _disc_h(M, tt)) * _DT, M.varsigma(tt)**2 * _DT)
+    def marg_exponent(xx, tt):
+        return -(xx - M.alpha(tt) * M.state(0))**2 / (2 * M.sigma(tt)**2), M.sigma(tt)**2
+    def em_exponent(new, old, tt):
+        var = M.varsigma(tt)**2 * _DT
+        return -(new - old - (_disc_ft(M, tt) * old - _disc_h(M, tt)) * _DT)**2 / (2 * var), var
+    def density(parts):
+        # the x-independent normalisers sqrt(2 pi var) are left out: in §5.3 these densities only appear
+        # under \propto in x_t (and in Bayes' rule (47), where both sides are built from the same factors)
+        return sp.exp(sum(sign * e for sign, (e, v) in parts))
     if len(a) == 2:
         xa, xb = a
         ta, tb = M.time_of(xa), M.time_of(xb)
         if ta is None or tb is None:
             raise ValueError("p(a | b): unknown times")
         if sp.simplify(ta - tb + _DT) == 0:       # p(x_t | x_{t+Dt}): Bayes with the EM kernel
-            return em(xb, xa, ta) * marg(xa, ta) / marg(xb, tb)
+            return density([(1, em_exponent(xb, xa, ta)), (1, marg_exponent(xa, ta)), (-1, marg_exponent(xb, tb))])
         if sp.simplify(ta - tb - _DT) == 0:       # p(x_{t+Dt} | x_t): the EM kernel (44)
-            return em(xa, xb, tb)
+            return density([(1, em_exponent(xa, xb, tb))])
         raise ValueError("p(a | b) defined for one step only")
     xx = a[0] if a else M.state(tau)
     tt = M.time_of(xx) if a and M.time_of(xx) is not None else tau
-    return marg(xx, tt)
+    return density([(1, marg_exponent(xx, tt))])
 
 
 NOTATIONS["sde_000.disc"] = {
@@ -107,4 +114,13 @@ NOTATIONS["sde_000.disc"] = {
     "f": lambda M, tau, a, s: _disc_ft(M, tau) * (a[0] if a else 1),
     "score": lambda M, tau, a, s: sp.Symbol("frozen_score", real=True),
     "p": _disc_density,
+    "dt": lambda M, tau, a, s: DT * (a[0] if a else 1),    # '\Delta t(...)' is a product
+
+}
+
+# "sde_000.prod": as "000", but a bracket written right after \bar{\alpha}_{t+\Delta t} (eq. (46) row 3,
+# '\bar{\alpha}_{t+\Delta t} \left( ... \right)') is a factor, not an argument: alphabar_{tau}(y) = alphabar_tau * y.
+NOTATIONS["sde_000.prod"] = {
+    **_N000,
+    "alphabar": lambda M, tau, a, s: M.alpha(tau)**2 * (a[0] if a else 1),
 }

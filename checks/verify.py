@@ -286,7 +286,7 @@ def _time_limit(seconds: int):
         signal.signal(signal.SIGALRM, old)
 
 
-SYMBOLIC_SECONDS = 15
+SYMBOLIC_SECONDS = 6
 
 
 def _symbolic(claim, rel, form) -> MethodResult:

@@ -85,7 +85,7 @@ def lambdify_jax(expr: sp.Basic, args: Sequence[sp.Symbol] | sp.Symbol,
         cached = _CACHE.get(key)
     if cached is not None:
         return cached
-    stable = optimize(expr, optims_c99)
+    stable = optimize(expr, optims_c99) if sp.count_ops(expr) < 400 else expr   # optimize factors: slow on big drifts
     raw = sp.lambdify(args, stable, modules=[functions, _SPECIAL, "jax"], cse=True)
 
     def kernel(*values):
