@@ -131,6 +131,7 @@ def normalise(latex: str) -> Normalised:
                r"\\frac{\\partial}{\\partial \2}\\frac{\\partial}{\\partial \2}(\1)", s)
     s = re.sub(r"\\frac\s*\{\s*\\partial\s+([^{}]+?)\s*\}\s*\{\s*\\partial\s*([a-zA-Z])\s*\}",
                r"\\frac{\\partial}{\\partial \2}(\1)", s)
+    s = re.sub(r"_\s*\{([^{}]*)\}", lambda mo: "_{" + re.sub(r"(?<![a-zA-Z\\@])dt\b", "@dt@", mo.group(1)) + "}", s)
     s = _power_before_call(s)
     s = re.sub(r"(?<![a-zA-Z\\_^{])([th])\s*\(", r"\1 \\cdot (", s)     # t(...) is a product, not a call
     s = _derivative_fracs(s)

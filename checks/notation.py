@@ -16,7 +16,7 @@ import sympy as sp
 
 from derive import schedules
 from derive.data import Mixture, gaussian
-from derive.symbols import dt as DT, eps as EPS, t as T_SYM, x as X_SYM, x0 as X0_SYM
+from derive.symbols import dt as DT, eps as EPS, t as T_SYM, x as X_SYM, x0 as X0_SYM, y as Y_SYM
 
 T_END = sp.Symbol("T", positive=True)
 
@@ -139,6 +139,9 @@ _TIME = re.compile(r"^(t|s|T|u|\d+)(?:([+-])(\d+|@dt@|dt|h))?$")
 def parse_time(sub: str):
     """A subscript read as a time ('t', 't-1', 't+@dt@', 'T', '0'), or None when it is not a time."""
     text = re.sub(r"\s+", "", sub or "").replace(r"\Delta_t", "@dt@").replace(r"\Deltat", "@dt@")
+    swapped = re.match(r"^(@dt@|dt|h|\d+)\+(t|s|T|u)$", text)      # "dt+t" -> "t+dt"
+    if swapped:
+        text = f"{swapped.group(2)}+{swapped.group(1)}"
     mo = _TIME.match(text)
     if not mo:
         return None
@@ -210,6 +213,7 @@ COMMON = {
     "t": lambda M, tau, a, s: T_SYM,
     "dt": lambda M, tau, a, s: DT,
     "I": lambda M, tau, a, s: sp.Integer(1),      # identity covariance: the one-dimensional reduction
+    "delta": lambda M, tau, a, s: sp.DiracDelta(a[0]) if a else sp.Symbol("delta"),
 }
 
 NOTATIONS: dict[str, dict] = {
@@ -258,6 +262,18 @@ def _load_extensions() -> None:
 _loaded = False
 
 
+def with_point(notation: dict) -> dict:
+    """A notation in which a bare x (no subscript) is the evaluation point y, distinct from the states x_t.
+
+    Used for distributional identities such as delta(x - x_t) expansions, tested against smooth functions of y.
+    """
+    base_x = notation.get("x", _x)
+
+    def point_or_state(M, tau, args, sub):
+        return Y_SYM if not sub and not args else base_x(M, tau, args, sub)
+    return {**notation, "x": point_or_state}
+
+
 def get_notation(name: str) -> dict:
     global _loaded
     if not _loaded:
@@ -285,6 +301,8 @@ def interpret(expr: sp.Expr, atoms: dict, model: Model, notation: dict,
             mo = re.match(r"^[a-zA-Z]_\{?([^{}]+)\}?$", sub.replace(" ", ""))  # p_{x_t}
             if mo:
                 time = parse_time(mo.group(1))
+            elif re.search(r"[+\-]", sub):   # an arithmetic subscript must be a time: never read it as t silently
+                raise NotationError(f"cannot read the subscript {sub!r} of {base!r} as a time")
         if time is None and args:
             time = _time_of(args[0], model)
             if time is None and _is_time(args[0]):     # g(s), beta(t): the argument is the time
@@ -318,8 +336,8 @@ def interpret(expr: sp.Expr, atoms: dict, model: Model, notation: dict,
             raise NotationError(f"function {name!r} has no meaning in this notation")
         if isinstance(e, sp.Derivative):
             inner = walk(e.expr)
-            variables = [(walk(v) if not isinstance(v, sp.Symbol) or v.name not in ("t", "x") else
-                          (T_SYM if v.name == "t" else X_SYM), n) for v, n in e.variable_count]
+            variables = [(T_SYM if v.name == "t" else (value("x", "", ()) if v.name == "x" else walk(v)), n)
+                         for v, n in e.variable_count]
             return sp.Derivative(inner, *variables)
         if not e.args:
             return e

@@ -7,6 +7,8 @@
 "sde_000.flow": flow-matching section: v_t(x) is the probability-flow velocity f x - g^2/2 score,
                 phi_t(x) the flow map (the state at time t).
 """
+import sympy as sp
+
 from checks.notation import NOTATIONS as _BASE
 from derive.symbols import dt as DT
 
@@ -48,8 +50,6 @@ def _remainder(M, tau, a, s):
     bracket = (D - fdt)**2 + 2 * s2 * _DT**2 * dlogp + 2 * s2 * _DT * score * D
     return bracket - (D - fdt + s2 * score * _DT)**2
 
-
-import sympy as sp  # noqa: E402
 
 NOTATIONS["sde_000.rev"] = {**NOTATIONS["sde_000.g"], "C": _remainder}
 
@@ -123,4 +123,11 @@ NOTATIONS["sde_000.disc"] = {
 NOTATIONS["sde_000.prod"] = {
     **_N000,
     "alphabar": lambda M, tau, a, s: M.alpha(tau)**2 * (a[0] if a else 1),
+}
+
+# "sde_000.ddpm": §5.1-5.2 (eqs. (38)-(42)), integer steps (Delta t = 1): alpha_t is the DDPM per-step factor
+# alpha_t = alphabar_t / alphabar_{t-1} (alphabar_t = prod_{i<=t} alpha_i), alphabar_t = lambda_t^2 as in "000".
+NOTATIONS["sde_000.ddpm"] = {
+    **_N000,
+    "alpha": lambda M, tau, a, s: M.alpha(tau)**2 / M.alpha(tau - 1)**2,
 }
