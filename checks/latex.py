@@ -84,29 +84,25 @@ def _decorations(s: str) -> str:
     return s
 
 
-def _braced(s: str, i: int) -> tuple[str, int]:
-    """The balanced {...} group starting at s[i] == '{' -> (content, index after)."""
+def _group(s: str, i: int, opening: str, closing: str) -> tuple[str, int]:
+    """The balanced group starting at s[i] == opening -> (content, index after the closing character)."""
     depth = 0
     for j in range(i, len(s)):
-        if s[j] == "{":
+        if s[j] == opening:
             depth += 1
-        elif s[j] == "}":
+        elif s[j] == closing:
             depth -= 1
             if depth == 0:
                 return s[i + 1:j], j + 1
-    raise LatexError(f"unbalanced brace at position {i}: {s[i:i + 30]!r}")
+    raise LatexError(f"unbalanced {opening}{closing} at position {i}: {s[i:i + 30]!r}")
+
+
+def _braced(s: str, i: int) -> tuple[str, int]:
+    return _group(s, i, "{", "}")
 
 
 def _paren(s: str, i: int) -> tuple[str, int]:
-    depth = 0
-    for j in range(i, len(s)):
-        if s[j] == "(":
-            depth += 1
-        elif s[j] == ")":
-            depth -= 1
-            if depth == 0:
-                return s[i + 1:j], j + 1
-    raise LatexError(f"unbalanced parenthesis at position {i}: {s[i:i + 30]!r}")
+    return _group(s, i, "(", ")")
 
 
 _BASE = re.compile(r"@[a-zA-Z]+@|\\[a-zA-Z]+|[a-zA-Z]")
