@@ -146,7 +146,7 @@ def normalise(latex: str) -> Normalised:
 def _power_before_call(s: str) -> str:
     """g^2(t) -> (g(t))^{2}: the book's f^2(t) means the square of f at t, not f^2 times t."""
     out, i = [], 0
-    pattern = re.compile(r"(\\[a-zA-Z]+|[a-zA-Z])\s*\^\s*\{?\s*(\d)\s*\}?\s*\(")
+    pattern = re.compile(r"(\\[a-zA-Z]+|(?<![_a-zA-Z\\])[a-zA-Z])\s*\^\s*\{?\s*(\d)\s*\}?\s*\(")
     while True:
         mo = pattern.search(s, i)
         if not mo or mo.group(1)[1:] in ("frac", "sqrt", "log", "exp", "left"):

@@ -131,3 +131,12 @@ NOTATIONS["sde_000.ddpm"] = {
     **_N000,
     "alpha": lambda M, tau, a, s: M.alpha(tau)**2 / M.alpha(tau - 1)**2,
 }
+
+# "sde_000.dirac": §4.1-4.2 (eqs. (18)-(23)) with claim field point = true (bare x is the evaluation point y).
+#   sigma_t is the diffusion of SDE (4) (= g_t, as in "sde_000.g"); xi is the expansion point of the Taylor
+#   expansion (18), placed a small distance Delta t from the point: xi = x - Delta t, so that an expansion
+#   "in powers of (x - xi)" is an expansion in Delta t (kind approx).
+NOTATIONS["sde_000.dirac"] = {
+    **NOTATIONS["sde_000.g"],
+    "xi": lambda M, tau, a, s: sp.Symbol("y", real=True) - DT,
+}

@@ -69,7 +69,7 @@ def _points(rng: np.random.Generator, model: Model, symbols_: set, n: int) -> li
     pts = []
     for _ in range(n):
         pt = {}
-        for sym in symbols_:
+        for sym in sorted(symbols_, key=lambda sym_: sym_.name):   # fixed order: reproducible points
             name = sym.name
             if name == "t":
                 pt[sym] = sp.Float(rng.uniform(lo, hi), DIGITS)
