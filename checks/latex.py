@@ -157,6 +157,12 @@ def _power_before_call(s: str) -> str:
         i = end
 
 
+def _skip_spaces(s: str, i: int) -> int:
+    while i < len(s) and s[i] == " ":
+        i += 1
+    return i
+
+
 def _derivative_fracs(s: str) -> str:
     """\\frac{d X}{dt} -> \\frac{d}{dt}(X) and \\frac{\\partial X}{\\partial t} -> \\frac{\\partial}{\\partial t}(X)."""
     out, i = [], 0
@@ -165,17 +171,13 @@ def _derivative_fracs(s: str) -> str:
         if j < 0:
             out.append(s[i:])
             return "".join(out)
-        k = j + len(r"\frac")
-        while k < len(s) and s[k] == " ":
-            k += 1
+        k = _skip_spaces(s, j + len(r"\frac"))
         if k >= len(s) or s[k] != "{":
             out.append(s[i:k])
             i = k
             continue
         num, after_num = _braced(s, k)
-        m2 = after_num
-        while m2 < len(s) and s[m2] == " ":
-            m2 += 1
+        m2 = _skip_spaces(s, after_num)
         if m2 >= len(s) or s[m2] != "{":
             out.append(s[i:after_num])
             i = after_num
@@ -183,16 +185,12 @@ def _derivative_fracs(s: str) -> str:
         den, after_den = _braced(s, m2)
         mnum = re.match(r"\s*(d|\\partial)\s*(?:\^\s*\{?\s*(\d)\s*\}?)?\s*(.*)$", num, re.S)
         mden = re.match(r"\s*(d|\\partial)\s*([a-zA-Z])\s*(?:\^\s*\{?\s*(\d)\s*\}?)?\s*$", den)
-        if mnum and mden and mnum.group(1) == mden.group(1) and (mnum.group(3).strip() == "" or not mnum.group(3).strip()[0].isalpha() or mnum.group(1) != "d" or True):
+        if mnum and mden and mnum.group(1) == mden.group(1):
             order = int(mnum.group(2) or 1)
             body = mnum.group(3).strip()
-            if mnum.group(1) == "d" and body[:1].isalpha() and not body.startswith("\\"):
-                pass  # "\\frac{dx}{dt}"-style differential of a plain letter: keep the letter as body
             op = "\\frac{" + mnum.group(1) + "}{" + mden.group(1) + " " + mden.group(2) + "}"
             if not body:   # operator form \frac{d}{dt}(...): the derivative applies to the group only
-                k2 = after_den
-                while k2 < len(s) and s[k2] == " ":
-                    k2 += 1
+                k2 = _skip_spaces(s, after_den)
                 if k2 < len(s) and s[k2] == "(":
                     group, after_group = _paren(s, k2)
                     power = re.match(r"\s*\^\s*(\{[^{}]*\}|\d)", s[after_group:])   # d/dt (a/b)^2: the square is inside

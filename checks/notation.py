@@ -15,7 +15,7 @@ from typing import Callable
 import sympy as sp
 
 from derive import schedules
-from derive.data import Mixture, gaussian
+from derive.data import Mixture, gaussian, normal_pdf
 from derive.symbols import dt as DT, eps as EPS, t as T_SYM, x as X_SYM, x0 as X0_SYM, y as Y_SYM
 
 T_END = sp.Symbol("T", positive=True)
@@ -120,8 +120,7 @@ class Model:
         return coeff * given, var
 
     def conditional_density(self, xx, tau, given, tau_given):
-        mean, var = self.conditional(xx, tau, given, tau_given)
-        return sp.exp(-(xx - mean)**2 / (2 * var)) / sp.sqrt(2 * sp.pi * var)
+        return normal_pdf(xx, *self.conditional(xx, tau, given, tau_given))
 
     def conditional_score(self, xx, tau, given, tau_given):
         mean, var = self.conditional(xx, tau, given, tau_given)
@@ -172,18 +171,19 @@ def _given(M, args):
     return xx, tau, given, tau_given
 
 
-def _density(M, tau, args, sub):
-    if len(args) == 2:
-        return M.conditional_density(*_given(M, args))
-    xx = args[0] if args else X_SYM
-    return M.density(xx, M.time_of(xx) if args and M.time_of(xx) is not None and not sub else tau)
+def _at_state(marginal: str, conditional: str):
+    """Handler for a density-like quantity: q(x | y) conditional, else q_t(x) at the argument's own time."""
+    def handler(M, tau, args, sub):
+        if len(args) == 2:
+            return getattr(M, conditional)(*_given(M, args))
+        xx = args[0] if args else X_SYM
+        own = M.time_of(xx) if args and not sub else None
+        return getattr(M, marginal)(xx, tau if own is None else own)
+    return handler
 
 
-def _score(M, tau, args, sub):
-    if len(args) == 2:
-        return M.conditional_score(*_given(M, args))
-    xx = args[0] if args else X_SYM
-    return M.score(xx, M.time_of(xx) if args and M.time_of(xx) is not None and not sub else tau)
+_density = _at_state("density", "conditional_density")
+_score = _at_state("score", "conditional_score")
 
 
 def _eps(M, tau, args, sub):

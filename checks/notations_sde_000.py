@@ -73,10 +73,6 @@ def _disc_ft(M, tau):
     return (M.alpha(tau + _DT) / M.alpha(tau) - 1) / _DT      # sqrt(abar_{t+Dt}/abar_t), alpha > 0
 
 
-def _gauss(xx, mean, var):
-    return sp.exp(-(xx - mean)**2 / (2 * var)) / sp.sqrt(2 * sp.pi * var)
-
-
 def _disc_h(M, tau):
     return (M.g2(tau) - M.varsigma(tau)**2) / 2 * sp.Symbol("frozen_score", real=True)
 
