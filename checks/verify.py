@@ -407,7 +407,45 @@ def _algorithm(claim: Claim, form: str) -> MethodResult:
                         detail=f"final time t_start + iterations*step - t_end = {gap} (worst over n=1..64: {worst:.3g})")
 
 
+def _plugins() -> dict:
+    """Family-specific methods: ``METHODS = {name: fn(claim, form, seed, samples) -> MethodResult}`` in
+    checks/methods_<family>.py (e.g. exact propagation of a discrete chain, measured solver orders).
+
+    A claim opts in by listing the name in its ``methods``; the method must parse the claim's LaTeX
+    (``parse_claim``) and compare it with a derived object, like the built-in methods."""
+    global _PLUGINS
+    if _PLUGINS is None:
+        import importlib
+        import pkgutil
+        import checks
+        found = {}
+        for info in pkgutil.iter_modules(checks.__path__):
+            if info.name.startswith("methods_"):
+                found.update(getattr(importlib.import_module(f"checks.{info.name}"), "METHODS", {}))
+        _PLUGINS = found
+    return _PLUGINS
+
+
+_PLUGINS: dict | None = None
+BUILTIN_METHODS = ("symbolic", "exact-gaussian", "monte-carlo", "algorithm")
+
+
 def check_form(claim: Claim, form: str, seed: int, samples: int | None = None) -> tuple[list[MethodResult], bool]:
+    plugins = [m for m in (claim.methods or ()) if m not in BUILTIN_METHODS]
+    if plugins:
+        unknown = [m for m in plugins if m not in _plugins()]
+        if unknown:
+            raise VerificationError(f"claim {claim.id!r}: unknown methods {unknown}; known: "
+                                    f"{sorted(BUILTIN_METHODS) + sorted(_plugins())}")
+        results = [_plugins()[m](claim, form, seed, samples) for m in plugins]
+        if {"symbolic", "exact-gaussian"} & set(claim.methods) and claim.kind != "algorithm":
+            builtin, _ = _builtin_check(claim, form, seed, samples)
+            results += builtin
+        return results, form == "document" and not claim.transcribed
+    return _builtin_check(claim, form, seed, samples)
+
+
+def _builtin_check(claim: Claim, form: str, seed: int, samples: int | None = None) -> tuple[list[MethodResult], bool]:
     if claim.kind == "algorithm":
         return [_algorithm(claim, form)], False
     rel, parsed = parse_claim(claim, form)
