@@ -138,18 +138,23 @@ def _varsigma_fn(varsigma_sq) -> Callable[[jax.Array], jax.Array] | None:
 
 def reverse_family(key: jax.Array, n: int, fns: ScheduleFns, mix: GaussianMixture, varsigma_sq,
                    T: float, t_end: float, n_steps: int, *, score: Score | None = None,
-                   return_path: bool = False) -> jax.Array:
+                   return_path: bool = False, mesh=None) -> jax.Array:
     r"""Draw n exact samples of p_T and run the reverse family member
         dx = [f x - 1/2 (g^2 + varsigma^2) score] dt + varsigma d\bar w
     from T down to t_end (< T). ``varsigma_sq`` is a callable t -> varsigma_t^2 (JAX-traceable), a
     constant >= 0, or None/0 for the PF-ODE (then RK4 instead of Euler–Maruyama). ``score``
-    defaults to the exact mixture score; pass another (e.g. a wrong one) to test power."""
+    defaults to the exact mixture score; pass another (e.g. a wrong one) to test power.
+    ``mesh`` (numerics.sharded.sample_mesh()) shards the samples over its devices; the result for a
+    key does not depend on the device count."""
     n_steps = _check_steps(n_steps)
     T, t_end = _check_time(T, "T"), _check_time(t_end, "t_end")
     if not t_end < T:
         raise ValueError(f"t_end must be < T, got T={T!r}, t_end={t_end!r}")
     k_init, k_path = jax.random.split(key)
     x_T = sample_marginal(k_init, n, T, fns, mix)
+    if mesh is not None:
+        from .sharded import shard_samples
+        x_T = shard_samples(x_T, mesh)
     sc = _default_score(fns, mix, score)
     vs2 = _varsigma_fn(varsigma_sq)
     if vs2 is None:
