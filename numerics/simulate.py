@@ -13,6 +13,7 @@ All arrays are float64 (numerics enables x64), vectorised over samples, keyed PR
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from numbers import Real
@@ -76,23 +77,33 @@ def euler_maruyama(key: jax.Array, x_init, drift: Drift, diffusion: Callable[[ja
     n_steps = _check_steps(n_steps)
     t0, t1 = _check_span(t0, t1, allow_zero=True)
     x_init = jnp.asarray(x_init, dtype=jnp.float64)
-    dt = (t1 - t0) / n_steps
+    return _em(x_init, key, drift=drift, diffusion=diffusion, t0=t0, dt=(t1 - t0) / n_steps, n_steps=n_steps,
+               return_path=return_path)
+
+
+@functools.partial(jax.jit, static_argnames=("drift", "diffusion", "t0", "dt", "n_steps", "return_path"))
+def _em(x_init, key, *, drift, diffusion, t0, dt, n_steps, return_path):
+    """The compiled Euler–Maruyama scan: one compilation per (drift, diffusion, grid, shape), reused across calls."""
     sqrt_dt = math.sqrt(abs(dt))
 
     def step(x, t, k):
         z = jax.random.normal(k, x.shape, dtype=x.dtype)
         return x + drift(x, t) * dt + diffusion(t) * sqrt_dt * z
 
-    keys = jax.random.split(key, n_steps)
-    run = jax.jit(lambda x, ks: _scan(step, x, ks, t0, dt, n_steps, return_path))
-    return run(x_init, keys)
+    return _scan(step, x_init, jax.random.split(key, n_steps), t0, dt, n_steps, return_path)
+
+
+@functools.cache
+def _linear_sde(fns: ScheduleFns) -> tuple[Drift, Callable[[jax.Array], jax.Array]]:
+    """Drift f(t) x and diffusion g(t) of the forward SDE, one pair per schedule (so compilations are reused)."""
+    return (lambda x, t: fns.f(t) * x), (lambda t: jnp.sqrt(fns.g2(t)))
 
 
 def forward_sde(key: jax.Array, x_init, fns: ScheduleFns, t0: float, t1: float, n_steps: int, *,
                 return_path: bool = False) -> jax.Array:
     """Euler–Maruyama for the forward SDE dx = f(t) x dt + g(t) dw from t0 to t1 (t0 may be 0)."""
-    return euler_maruyama(key, x_init, lambda x, t: fns.f(t) * x, lambda t: jnp.sqrt(fns.g2(t)),
-                          t0, t1, n_steps, return_path=return_path)
+    drift, diffusion = _linear_sde(fns)
+    return euler_maruyama(key, x_init, drift, diffusion, t0, t1, n_steps, return_path=return_path)
 
 
 def _rk4(velocity: Drift, x_init, t0: float, t1: float, n_steps: int, return_path: bool) -> jax.Array:
