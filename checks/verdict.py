@@ -33,6 +33,7 @@ class Verdict:
     results: list = field(default_factory=list)
     seconds: float = 0.0
     message: str = ""
+    cached: bool = False        # True when read from the on-disk verdict cache (checks/cache.py)
 
     @property
     def ok(self) -> bool:

@@ -477,8 +477,24 @@ def _decide(results: list[MethodResult]) -> bool | None:
     return decisive[0]
 
 
-def verify(claim: Claim, samples: int | None = None, seed: int = 0) -> Verdict:
-    """Check ``claim`` by every applicable method and return its Verdict (status vs expect)."""
+def verify(claim: Claim, samples: int | None = None, seed: int = 0, cache: bool = True) -> Verdict:
+    """Check ``claim`` by every applicable method and return its Verdict (status vs expect).
+
+    With ``cache`` (and unless WORKBENCH_CACHE=0) a verdict computed before from the same code, claim, document,
+    seed and sample count is read from disk (checks/cache.py); the verdict's ``cached`` flag says so."""
+    from . import cache as _cache
+    if cache:
+        hit = _cache.load(claim, seed, samples)
+        if hit is not None:
+            return hit
+        _cache.enable_jax_compilation_cache()
+    verdict = _verify(claim, samples, seed)
+    if cache:
+        _cache.store(claim, seed, samples, verdict)
+    return verdict
+
+
+def _verify(claim: Claim, samples: int | None, seed: int) -> Verdict:
     start = _time.perf_counter()
     results: list[MethodResult] = []
     parsed = False

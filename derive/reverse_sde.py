@@ -57,3 +57,41 @@ def marginal_residual(process: Process, schedule: Schedule, data: Mixture) -> sp
     """Fokker–Planck residual of the exact data marginal under ``process`` (zero iff marginals are shared)."""
     dens = data.marginal_density(schedule)
     return fp.residual(process.drift, process.diffusion_sq, dens, process.direction)
+
+
+def euler_maruyama_step(direction: str = fp.REVERSE) -> sp.Expr:
+    r"""One Euler–Maruyama step of the reverse SDE (t -> t - Δt) or the forward SDE (t -> t + Δt), in plain symbols
+    f, g2 (= g(t)^2), score, z ~ N(0, 1) and the step Δt > 0:
+        reverse: x - [f x - g^2 score] Δt + g sqrt(Δt) z,      forward: x + f x Δt + g sqrt(Δt) z.
+    The score coefficient -g^2 is the reverse member varsigma = g of the marginal-preserving family, solved from
+    the Fokker–Planck equation (fokker_planck.marginal_preserving_coefficient), not typed in."""
+    f, g2, score, z = sp.symbols("f g2 score z", real=True)
+    step = sp.Symbol("Delta_t", positive=True)
+    sign = _direction_sign(direction)
+    if direction == fp.FORWARD:
+        drift = f * x
+    else:
+        coeff = fp.marginal_preserving_coefficient(fp.REVERSE).subs({sp.Symbol("G2"): g2, sp.Symbol("S2"): g2})
+        drift = f * x + coeff * score
+    return x + sign * drift * step + sp.sqrt(g2 * step) * z
+
+
+def _direction_sign(direction: str) -> int:
+    if direction not in (fp.FORWARD, fp.REVERSE):
+        raise ValueError(f"direction must be {fp.FORWARD!r} or {fp.REVERSE!r}, got {direction!r}")
+    return 1 if direction == fp.FORWARD else -1
+
+
+def kernel_specs() -> list:
+    """Euler–Maruyama steps of the forward and reverse SDE (module ``sde_steps``), for samplers and bench/."""
+    from .kernel_spec import KernelSpec
+    f, g2, score, z = sp.symbols("f g2 score z", real=True)
+    step = sp.Symbol("Delta_t", positive=True)
+    return [
+        KernelSpec("reverse_sde_em_step", "sde_steps", (x, score, z, f, g2, step), euler_maruyama_step(fp.REVERSE),
+                   "x_{t-Δt} = x - [f x - g^2 score] Δt + g sqrt(Δt) z  (args x, score, z, f, g2 = g(t)^2, Δt > 0)",
+                   "derive.reverse_sde.euler_maruyama_step", "reverse-sde.em-step"),
+        KernelSpec("forward_sde_em_step", "sde_steps", (x, z, f, g2, step), euler_maruyama_step(fp.FORWARD),
+                   "x_{t+Δt} = x + f x Δt + g sqrt(Δt) z  (args x, z, f, g2 = g(t)^2, Δt > 0)",
+                   "derive.reverse_sde.euler_maruyama_step", "forward-sde.em-step"),
+    ]
