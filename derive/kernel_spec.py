@@ -21,3 +21,8 @@ class KernelSpec:
     formula: str                    # the maths, for the docstring (plain text or LaTeX)
     derivation: str                 # dotted path of the deriving function, e.g. "derive.exp_integrator.dpm_solver_pp_2m"
     meaning: str = ""               # claims with this ``meaning`` are listed as the kernel's source claims
+    #: valid input domain, argument name -> (low, high) bounds or a SymPy expression of other arguments (a
+    #: dependent argument, e.g. {"sigma_s": sp.sqrt(1 - alpha_s**2)} on a VP path). Bounds may themselves be
+    #: expressions of other arguments, e.g. {"i": (0, n - 1)}. Arguments not named fall back to the defaults
+    #: by name in numerics/accuracy.py (alpha in (0, 1], sigma in [0, 1], h in [1e-12, 50], states N(0, 4), ...).
+    domain: tuple = ()              # tuple of (name, bounds-or-expression) pairs (hashable)

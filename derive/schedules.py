@@ -153,11 +153,17 @@ def vp_linear(beta_min=0.1, beta_max=20.0) -> Schedule:
 
 
 def vp_cosine(s_offset=0.008) -> Schedule:
-    """Improved-DDPM cosine: alpha_bar = cos^2(pi/2 (t+s)/(1+s)) / cos^2(pi/2 s/(1+s)), alpha = sqrt(alpha_bar)."""
+    """Improved-DDPM cosine: alpha_bar = cos^2(pi/2 (t+s)/(1+s)) / cos^2(pi/2 s/(1+s)), alpha = sqrt(alpha_bar).
+
+    sigma = sqrt(1 - alpha^2) is written without cancellation at t -> 0: with a = pi/2 (t+s)/(1+s) and
+    b = pi/2 s/(1+s), cos^2 b - cos^2 a = sin(a - b) sin(a + b), so sigma = sqrt(sin(a-b) sin(a+b)) / cos b,
+    where a - b = pi t / (2 (1+s)) keeps every digit of a small t (the naive form loses them all in float32)."""
     off = _positive("s_offset", s_offset)
     so = sp.nsimplify(off)
-    a = sp.cos(sp.pi / 2 * (t + so) / (1 + so)) / sp.cos(sp.pi / 2 * so / (1 + so))
-    return Schedule("vp-cosine", a, sp.sqrt(1 - a**2), 0.0, 0.999, (("s_offset", off),))
+    a_arg, b_arg = sp.pi / 2 * (t + so) / (1 + so), sp.pi / 2 * so / (1 + so)
+    a = sp.cos(a_arg) / sp.cos(b_arg)
+    sigma = sp.sqrt(sp.sin(sp.pi * t / (2 * (1 + so))) * sp.sin(a_arg + b_arg)) / sp.cos(b_arg)
+    return Schedule("vp-cosine", a, sigma, 0.0, 0.999, (("s_offset", off),))
 
 
 def ve(sigma_min=0.01, sigma_max=50.0) -> Schedule:
