@@ -11,6 +11,7 @@ resolution at the default sample size (so a true claim is rejected with probabil
 """
 from __future__ import annotations
 
+import functools
 import time as _time
 
 import jax
@@ -48,6 +49,17 @@ def opaque_model(data):
     return _Opaque(schedules.get("vp-linear"), data, varsigma=lambda tau: sp.Rational(1, 2) + tau / 3)
 
 
+@functools.lru_cache(maxsize=64)
+def _exact_functions(schedule, weights: tuple, means: tuple, variances: tuple):
+    """Schedule kernels, the mixture and the exact S, P bound for lambdify, one set per (schedule, data): the same
+    function objects across claims and seeds, so lambdified drifts and the Euler–Maruyama scan compile once."""
+    fns = kernels.schedule_functions(schedule)
+    mix = exact.GaussianMixture(np.array(weights), np.array(means), np.array(variances))
+    bound = {"S": lambda xx, tt: exact.marginal_score(xx, tt, fns, mix),
+             "P": lambda xx, tt: jax.numpy.exp(exact.marginal_logpdf(xx, tt, fns, mix))}
+    return fns, mix, bound
+
+
 def run(drift: sp.Expr, diffusion_sq: sp.Expr, direction: str, model, form: str, seed: int,
         samples: int | None = None, t0: float = 0.2, t1: float = 0.8) -> MethodResult:
     """KS test of the simulated law of the claimed SDE at the end time against the exact marginal."""
@@ -55,12 +67,9 @@ def run(drift: sp.Expr, diffusion_sq: sp.Expr, direction: str, model, form: str,
     n = int(samples or DEFAULT_SAMPLES)
     sc = model.schedule
     mix_sym = model.data
-    mix = exact.GaussianMixture(np.array([float(w) for w in mix_sym.weights]),
-                                np.array([float(m) for m in mix_sym.means]),
-                                np.array([float(v) for v in mix_sym.variances]))
-    fns = kernels.schedule_functions(sc)
-    bound = {"S": lambda xx, tt: exact.marginal_score(xx, tt, fns, mix),
-             "P": lambda xx, tt: jax.numpy.exp(exact.marginal_logpdf(xx, tt, fns, mix))}
+    fns, mix, bound = _exact_functions(sc, tuple(float(w) for w in mix_sym.weights),
+                                       tuple(float(m) for m in mix_sym.means),
+                                       tuple(float(v) for v in mix_sym.variances))
     drift_fn = kernels.lambdify_jax(sp.sympify(drift), [X_SYM, T_SYM], bound)
     diff_fn = kernels.lambdify_jax(sp.sqrt(sp.sympify(diffusion_sq)), [T_SYM])
     key_init, key_path = jax.random.split(jax.random.PRNGKey(seed))
