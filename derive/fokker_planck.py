@@ -10,25 +10,33 @@ import functools
 
 import sympy as sp
 
+from .schedules import check_expr
 from .symbols import p as p_fn, t, x
 
 FORWARD, REVERSE = "forward", "reverse"
 
 
 def _check_direction(direction: str) -> int:
-    if direction not in (FORWARD, REVERSE):
+    if not isinstance(direction, str) or direction not in (FORWARD, REVERSE):
         raise ValueError(f"direction must be 'forward' or 'reverse', got {direction!r}")
     return 1 if direction == FORWARD else -1
+
+
+def _check_terms(drift, diffusion_sq, density, density_name: str = "density"):
+    return (check_expr("drift", drift), check_expr("diffusion_sq", diffusion_sq, "nonnegative"),
+            check_expr(density_name, density, "positive" if density_name == "density" else None))
 
 
 def operator(drift, diffusion_sq, density, direction: str = FORWARD) -> sp.Expr:
     """Right-hand side of the Fokker–Planck equation: -d_x(a p) +/- 1/2 b^2 d_x^2 p."""
     sign = _check_direction(direction)
+    drift, diffusion_sq, density = _check_terms(drift, diffusion_sq, density)
     return -sp.diff(drift * density, x) + sign * diffusion_sq * sp.diff(density, x, 2) / 2
 
 
 def residual(drift, diffusion_sq, density, direction: str = FORWARD) -> sp.Expr:
     """d_t p minus the Fokker–Planck right-hand side; zero iff ``density`` is the law of the process."""
+    drift, diffusion_sq, density = _check_terms(drift, diffusion_sq, density)
     return sp.diff(density, t) - operator(drift, diffusion_sq, density, direction)
 
 
@@ -36,6 +44,7 @@ def log_residual(drift, diffusion_sq, log_density, direction: str = FORWARD) -> 
     """residual / p written with l = log p (rational in x for Gaussians, so it simplifies fast):
     l_t + a_x + a l_x -+ 1/2 b^2 (l_xx + l_x^2)."""
     sign = _check_direction(direction)
+    drift, diffusion_sq, log_density = _check_terms(drift, diffusion_sq, log_density, "log_density")
     lx = sp.diff(log_density, x)
     return (sp.diff(log_density, t) + sp.diff(drift, x) + drift * lx
             - sign * diffusion_sq * (sp.diff(lx, x) + lx**2) / 2)

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .schedules import check_expr
 from .symbols import x
 
 
 def chain_rule(phi_expr: sp.Expr, drift: sp.Expr, diffusion: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
     """(dt-coefficient, dW-coefficient) of d phi(X) for dX = drift dt + diffusion dW (phi in the symbol x)."""
+    phi_expr, drift, diffusion = (check_expr(n, a) for n, a in
+                                  (("phi_expr", phi_expr), ("drift", drift), ("diffusion", diffusion)))
     d_t, d_w, dx = sp.symbols("dt_ dW_ dx_")
     taylor = sp.diff(phi_expr, x) * dx + sp.diff(phi_expr, x, 2) * dx**2 / 2
     expanded = sp.expand(taylor.subs(dx, drift * d_t + diffusion * d_w))
@@ -25,11 +28,14 @@ def chain_rule(phi_expr: sp.Expr, drift: sp.Expr, diffusion: sp.Expr) -> tuple[s
 
 def generator(phi_expr: sp.Expr, drift: sp.Expr, diffusion_sq: sp.Expr) -> sp.Expr:
     """Infinitesimal generator L phi = a phi' + 1/2 b^2 phi''."""
+    phi_expr, drift = check_expr("phi_expr", phi_expr), check_expr("drift", drift)
+    diffusion_sq = check_expr("diffusion_sq", diffusion_sq, "nonnegative")
     return drift * sp.diff(phi_expr, x) + diffusion_sq * sp.diff(phi_expr, x, 2) / 2
 
 
 def linear_moment_odes(k, c, b_sq) -> tuple[sp.Expr, sp.Expr]:
     """Right-hand sides (in mean symbol M, variance symbol V) of the moment ODEs of a linear SDE."""
+    k, c, b_sq = check_expr("k", k), check_expr("c", c), check_expr("b_sq", b_sq, "nonnegative")
     mean, var = sp.symbols("M V")
     dm, _ = chain_rule(x, k * x + c, sp.sqrt(b_sq))
     d2, _ = chain_rule(x**2, k * x + c, sp.sqrt(b_sq))

@@ -16,7 +16,7 @@ import sympy as sp
 
 from . import fokker_planck as fp
 from .data import Mixture
-from .schedules import Schedule
+from .schedules import Schedule, check_expr
 from .symbols import t, x
 
 
@@ -28,33 +28,49 @@ class Process:
     diffusion_sq: sp.Expr
     direction: str = fp.FORWARD
 
+    def __post_init__(self):
+        check_expr("drift", self.drift), check_expr("diffusion_sq", self.diffusion_sq, "nonnegative")
+        _direction_sign(self.direction)
+
 
 def forward_sde(schedule: Schedule) -> Process:
     """dx = f(t) x dt + g(t) dw."""
+    _check_schedule(schedule)
     return Process(schedule.drift_coeff() * x, schedule.diffusion_sq(), fp.FORWARD)
 
 
 def family_member(schedule: Schedule, score: sp.Expr, varsigma_sq, direction: str = fp.REVERSE) -> Process:
     """Member of the marginal-preserving family with free diffusion varsigma^2 (an expression in t)."""
-    if isinstance(varsigma_sq, (int, float)) and varsigma_sq < 0:
-        raise ValueError(f"varsigma_sq must be >= 0, got {varsigma_sq}")
+    _check_schedule(schedule)
+    check_expr("score", score), _direction_sign(direction)
+    varsigma_sq = check_expr("varsigma_sq", varsigma_sq, "nonnegative")
     coeff = fp.marginal_preserving_coefficient(direction)
     c = coeff.subs({sp.Symbol("G2"): schedule.diffusion_sq(), sp.Symbol("S2"): varsigma_sq})
-    return Process(schedule.drift_coeff() * x + c * score, sp.sympify(varsigma_sq), direction)
+    return Process(schedule.drift_coeff() * x + c * score, varsigma_sq, direction)
 
 
 def reverse_sde(schedule: Schedule, score: sp.Expr) -> Process:
     """Anderson's reverse SDE dx = [f x - g^2 score] dt + g d\bar w (member varsigma = g)."""
+    _check_schedule(schedule)
     return family_member(schedule, score, schedule.diffusion_sq(), fp.REVERSE)
 
 
 def lambda_member(schedule: Schedule, score: sp.Expr, lam) -> Process:
     """varsigma = lambda g: dx = [f x - (1+lambda^2)/2 g^2 score] dt + lambda g d\bar w."""
-    return family_member(schedule, score, sp.sympify(lam)**2 * schedule.diffusion_sq(), fp.REVERSE)
+    _check_schedule(schedule)
+    lam = check_expr("lam", lam)
+    if lam.is_real is False:
+        raise ValueError(f"lam must be a real number (varsigma = lam g), got {lam!r}")
+    return family_member(schedule, score, lam**2 * schedule.diffusion_sq(), fp.REVERSE)
 
 
 def marginal_residual(process: Process, schedule: Schedule, data: Mixture) -> sp.Expr:
     """Fokker–Planck residual of the exact data marginal under ``process`` (zero iff marginals are shared)."""
+    if not isinstance(process, Process):
+        raise TypeError(f"process must be a derive.reverse_sde.Process, got {type(process).__name__}: {process!r}")
+    _check_schedule(schedule)
+    if not isinstance(data, Mixture):
+        raise TypeError(f"data must be a derive.data.Mixture, got {type(data).__name__}: {data!r}")
     dens = data.marginal_density(schedule)
     return fp.residual(process.drift, process.diffusion_sq, dens, process.direction)
 
@@ -76,8 +92,13 @@ def euler_maruyama_step(direction: str = fp.REVERSE) -> sp.Expr:
     return x + sign * drift * step + sp.sqrt(g2 * step) * z
 
 
+def _check_schedule(schedule) -> None:
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be a derive.schedules.Schedule, got {type(schedule).__name__}: {schedule!r}")
+
+
 def _direction_sign(direction: str) -> int:
-    if direction not in (fp.FORWARD, fp.REVERSE):
+    if not isinstance(direction, str) or direction not in (fp.FORWARD, fp.REVERSE):
         raise ValueError(f"direction must be {fp.FORWARD!r} or {fp.REVERSE!r}, got {direction!r}")
     return 1 if direction == fp.FORWARD else -1
 

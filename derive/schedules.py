@@ -26,6 +26,26 @@ class ScheduleError(ValueError):
     """Raised for an unknown schedule or invalid schedule parameters or times."""
 
 
+def check_expr(name: str, value, sign: str | None = None) -> sp.Expr:
+    """``value`` (a SymPy expression or a real number, never text) as a finite SymPy expression.
+
+    ``sign`` = "positive" or "nonnegative" is enforced whenever SymPy can decide it. Raises TypeError for
+    text, None, containers or booleans and ValueError for NaN/inf or a value of the wrong sign, naming ``name``."""
+    try:
+        expr = sp.sympify(value, strict=True)
+    except (sp.SympifyError, TypeError, ValueError):
+        expr = None
+    if isinstance(value, bool) or not isinstance(expr, sp.Expr):
+        raise TypeError(f"{name} must be a SymPy expression or a real number, got {type(value).__name__}: {value!r}")
+    if expr.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if sign == "positive" and expr.is_positive is False:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    if sign == "nonnegative" and expr.is_nonnegative is False:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return expr
+
+
 @dataclass(frozen=True)
 class Schedule:
     """A diffusion schedule given by signal scale alpha(t) and noise scale sigma(t) on [t_min, t_max]."""
@@ -36,6 +56,20 @@ class Schedule:
     t_min: float = 0.0
     t_max: float = 1.0
     params: tuple = field(default_factory=tuple)
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"name must be a non-empty str, got {self.name!r}")
+        for arg in ("alpha_expr", "sigma_expr"):
+            if not isinstance(getattr(self, arg), sp.Expr):
+                raise TypeError(f"{arg} must be a SymPy expression in t, got {getattr(self, arg)!r}")
+        try:
+            lo, hi = float(self.t_min), float(self.t_max)
+        except (TypeError, ValueError):
+            raise TypeError(f"t_min and t_max must be real numbers, got {self.t_min!r}, {self.t_max!r}") from None
+        if math.isnan(lo) or math.isnan(hi) or not lo < hi:
+            raise ScheduleError(f"t_min < t_max required (the time interval [t_min, t_max]), "
+                                f"got t_min={self.t_min!r}, t_max={self.t_max!r}")
 
     # --- validation -------------------------------------------------------------------------
     def check_time(self, value, argument: str = "t") -> float:
@@ -49,6 +83,14 @@ class Schedule:
                                 f"of schedule {self.name!r}")
         return val
 
+    def _time(self, value, argument: str = "time", numeric_range: bool = False):
+        """A time argument: a SymPy expression (symbolic times pass) or a number; numbers are checked to be finite
+        and, with ``numeric_range``, inside [t_min, t_max]. Text is refused (never parsed)."""
+        expr = check_expr(argument, value)
+        if numeric_range and expr.is_number:
+            self.check_time(expr, argument)
+        return value
+
     def check_interval(self, s_val, t_val) -> tuple[float, float]:
         """Validate s < t (both in range) for transition kernels."""
         s_f, t_f = self.check_time(s_val, "s"), self.check_time(t_val, "t")
@@ -58,10 +100,10 @@ class Schedule:
 
     # --- the two defining expressions ---------------------------------------------------------
     def alpha(self, time=t) -> sp.Expr:
-        return self.alpha_expr.subs(t, time)
+        return self.alpha_expr.subs(t, self._time(time))
 
     def sigma(self, time=t) -> sp.Expr:
-        return self.sigma_expr.subs(t, time)
+        return self.sigma_expr.subs(t, self._time(time))
 
     # --- derived quantities -------------------------------------------------------------------
     @functools.cache
@@ -74,11 +116,11 @@ class Schedule:
 
     def drift_coeff(self, time=t) -> sp.Expr:
         """f(t) = d log alpha_t / dt (the SDE drift is f(t) x)."""
-        return self._f().subs(t, time)
+        return self._f().subs(t, self._time(time))
 
     def diffusion_sq(self, time=t) -> sp.Expr:
         """g(t)^2 = d sigma_t^2 / dt - 2 f(t) sigma_t^2 (from the variance ODE V' = 2 f V + g^2)."""
-        return self._g2().subs(t, time)
+        return self._g2().subs(t, self._time(time))
 
     def diffusion(self, time=t) -> sp.Expr:
         return sp.sqrt(self.diffusion_sq(time))
@@ -89,6 +131,9 @@ class Schedule:
 
     def transition(self, s_time, t_time) -> tuple[sp.Expr, sp.Expr]:
         """Mean coefficient and variance of x_t | x_s, derived from the linear SDE (see module doc)."""
+        self._time(s_time, "s_time", numeric_range=True), self._time(t_time, "t_time", numeric_range=True)
+        if sp.sympify(s_time, strict=True).is_number and sp.sympify(t_time, strict=True).is_number:
+            self.check_interval(s_time, t_time)
         mean_coeff = self.alpha(t_time) / self.alpha(s_time)
         # variance of int_s^t (alpha_t/alpha_u) g(u) dW_u = alpha_t^2 int_s^t g(u)^2/alpha_u^2 du
         integrand = (self.diffusion_sq() / self.alpha_expr**2).subs(t, u)
@@ -99,6 +144,7 @@ class Schedule:
 
     def marginal(self, time=t) -> tuple[sp.Expr, sp.Expr]:
         """x_t | x_0 = N(alpha_t x_0, sigma_t^2)."""
+        self._time(time, "time", numeric_range=True)
         return self.alpha(time), self.sigma(time)**2
 
     def numeric_params(self) -> dict:

@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .schedules import check_expr
 from .symbols import m, v, x, x0
+
+
+def _check(a, s2, mean=m, var=v, **others):
+    """Validate the common arguments (signal scale a, noise variance s2 > 0, data N(mean, var > 0))."""
+    for name, value in others.items():
+        check_expr(name, value)
+    check_expr("a", a), check_expr("s2", s2, "positive"), check_expr("mean", mean), check_expr("var", var, "positive")
 
 
 def conditional_score(xx, a, s2, data_x0=x0) -> sp.Expr:
     """d/dx log N(x; a x_0, s2) at x = xx."""
+    _check(a, s2, xx=xx, data_x0=data_x0)
     xs = sp.Symbol("xi", real=True)
     logq = -(xs - a * data_x0)**2 / (2 * s2)
     return sp.diff(logq, xs).subs(xs, xx)
@@ -21,6 +30,7 @@ def conditional_score(xx, a, s2, data_x0=x0) -> sp.Expr:
 
 def gaussian_posterior(xx, a, s2, mean=m, var=v) -> tuple[sp.Expr, sp.Expr]:
     """Mean and variance of x_0 | x_t = xx for x_0 ~ N(mean, var), by completing the square in x_0."""
+    _check(a, s2, mean, var, xx=xx)
     log_joint = -(x0 - mean)**2 / (2 * var) - (xx - a * x0)**2 / (2 * s2)
     poly = sp.Poly(sp.expand(log_joint), x0)
     quad, lin = poly.coeff_monomial(x0**2), poly.coeff_monomial(x0)
@@ -30,6 +40,7 @@ def gaussian_posterior(xx, a, s2, mean=m, var=v) -> tuple[sp.Expr, sp.Expr]:
 
 def posterior_mean_of_conditional_score(xx, a, s2, mean=m, var=v) -> sp.Expr:
     """E[grad log p(x_t|x_0) | x_t = xx]; equals the marginal score (Vincent's identity)."""
+    _check(a, s2, mean, var, xx=xx)
     post_mean, _ = gaussian_posterior(xx, a, s2, mean, var)
     return sp.simplify(conditional_score(xx, a, s2, post_mean))
 
@@ -39,6 +50,7 @@ def objective_gap(a, s2, mean=m, var=v) -> sp.Expr:
 
     E over x_0 ~ N(m, v), x_t | x_0 ~ N(a x_0, s2); expectations taken with Gaussian moments.
     """
+    _check(a, s2, mean, var)
     k0, k1, e = sp.symbols("k0 k1 e", real=True)
     xt = a * x0 + sp.sqrt(s2) * e
     model = k1 * xt + k0
