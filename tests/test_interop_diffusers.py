@@ -87,11 +87,16 @@ def test_ddim_scheduler_matches_ddim_step():
 
 # --- DPM-Solver multistep --------------------------------------------------------------------------
 
-def _record_multistep(sched):
-    """Wrap the scheduler's first/second/third-order updates to record (order, outputs, sample, index, result)."""
+MULTISTEP_UPDATES = ("dpm_solver_first_order_update", "multistep_dpm_solver_second_order_update",
+                     "multistep_dpm_solver_third_order_update")
+DEIS_UPDATES = ("deis_first_order_update", "multistep_deis_second_order_update", "multistep_deis_third_order_update")
+
+
+def _record_multistep(sched, names=MULTISTEP_UPDATES):
+    """Wrap the scheduler's first/second/third-order updates (``names``, in order) to record
+    (order, converted model outputs, sample, step index, result) of every call."""
     records = []
-    for order, name in ((1, "dpm_solver_first_order_update"), (2, "multistep_dpm_solver_second_order_update"),
-                        (3, "multistep_dpm_solver_third_order_update")):
+    for order, name in enumerate(names, start=1):
         method = getattr(sched, name)
 
         def wrapped(*args, _method=method, _order=order, **kw):
@@ -200,25 +205,10 @@ def _ours_eps_lagrange(order, outputs, x, i, sched):
     return deis.deis_3_step(x, outputs[-1], outputs[-2], outputs[-3], a_s, s_s, a_t, s_t, h, h1, lam[i - 1] - lam[i - 2])
 
 
-def _deis_records(sched):
-    records = []
-    for order, name in ((1, "deis_first_order_update"), (2, "multistep_deis_second_order_update"),
-                        (3, "multistep_deis_third_order_update")):
-        method = getattr(sched, name)
-
-        def wrapped(*args, _method=method, _order=order, **kw):
-            out = _method(*args, **kw)
-            outputs = args[0] if _order > 1 else [args[0]]
-            records.append((_order, [_np(m) for m in outputs], _np(kw["sample"]), sched.step_index, out))
-            return out
-        setattr(sched, name, wrapped)
-    return records
-
-
 @pytest.mark.parametrize("order", [1, 2, 3])
 def test_deis_multistep_matches(order):
     sched = diffusers.DEISMultistepScheduler(**BASE, solver_order=order, prediction_type="epsilon")
-    records = _deis_records(sched)
+    records = _record_multistep(sched, DEIS_UPDATES)
     _loop(sched)
     assert len(records) == N_STEPS and {r[0] for r in records} == set(range(1, order + 1))
     for used, outputs, x, i, theirs in records:
