@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checks_timing, kernels, montecarlo
+from . import calibration, checks_timing, kernels, montecarlo
 from .common import device_name
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -24,7 +24,7 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
-def render(kernel_rows, mc_rows, timing_rows) -> str:
+def render(kernel_rows, mc_rows, timing_rows, calibration_rows=()) -> str:
     out = [f"# Benchmark results\n\nOne run of `make bench` on {device_name()}, Python {sys.version.split()[0]}. "
            "Ratios are side by side in the same run. Raw figures: bench/out/*.csv.\n",
            "## Kernels (10^7 elements; state buffer donated, as a sampler replaces x each step)\n",
@@ -61,6 +61,13 @@ def render(kernel_rows, mc_rows, timing_rows) -> str:
     out += [f"| {r['run']} | {r['seconds']:.1f} | {r['pytest']} |" for r in timing_rows]
     warm = next(r for r in timing_rows if r["run"] == "warm")["seconds"]
     out.append(f"\nWarm run {warm:.1f} s (goal < 90 s: {_verdict(warm < 90)}).\n")
+    if calibration_rows:
+        out += ["## Monte Carlo check calibration (checks/calibration.py, the check's own samples and steps)\n",
+                "| case | true? | seeds | rejected at the declared rate | rate | P(>= that many if calibrated) / power |",
+                "|---|---|---|---|---|---|"]
+        for r in calibration_rows:
+            last = f"{r['p_binomial']:.3g}" if r["truth"] else f"power {r['power']:.2f} ({_verdict(r['power'] >= 0.99)})"
+            out.append(f"| {r['case']} | {r['truth']} | {r['seeds']} | {r['rejected']} | {r['rate']:.3g} | {last} |")
     return "\n".join(out)
 
 
@@ -69,7 +76,8 @@ def main() -> None:
     mc_rows = montecarlo.main()
     timing_rows = checks_timing.main() if os.environ.get("BENCH_SKIP_CHECKS") != "1" else \
         [{"run": "cold", "seconds": math.nan, "pytest": "skipped"}, {"run": "warm", "seconds": math.nan, "pytest": "skipped"}]
-    text = render(kernel_rows, mc_rows, timing_rows)
+    calibration_rows = calibration.main()
+    text = render(kernel_rows, mc_rows, timing_rows, calibration_rows)
     fd, tmp = tempfile.mkstemp(dir=RESULTS.parent, suffix=".tmp")
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
