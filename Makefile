@@ -32,7 +32,7 @@ tex:
 	fi
 
 report: $(STAMP) tex
-	$(PY) -m reports
+	$(PY) -m reports --jobs 2
 
 test: $(STAMP)
 	JAX_PLATFORMS=cpu $(PY) -m pytest -q -n 2 -p no:cacheprovider

@@ -456,3 +456,8 @@ def parse_expression(latex: str) -> tuple[sp.Expr, dict]:
     if rel.ops:
         raise LatexError(f"expected an expression, found relation {rel.ops[0]!r}")
     return rel.sides[0], rel.atoms
+
+
+if __name__ == "__main__":
+    from checks.cli import main
+    raise SystemExit(main())

@@ -97,7 +97,7 @@ def _points(spec: KernelSpec, rng, n: int = 5) -> tuple[list[dict], np.ndarray]:
     points, values = [], []
     for _ in range(50 * n):
         point = {a: _draw(a, rng) for a in spec.args}
-        val = sp.N(spec.expr.subs({a: sp.Float(point[a], 30) for a in spec.args}), 30)
+        val = sp.N(spec.expr.subs({a: sp.Float(point[a], 30) for a in spec.args}).doit(), 30)
         if val.is_real and val.is_finite:
             points.append(point)
             values.append(float(val))

@@ -75,6 +75,7 @@ def fake(monkeypatch):
     state = {"verify": make_verify()}
     monkeypatch.setattr(build, "_api", lambda: (fake_load_claims, state["verify"]))
     monkeypatch.setattr(build, "compile_pdf", lambda out: None)
+    monkeypatch.setattr(build, "make_figures", lambda rows, claims, verdicts, out, orders=True: {})
     return state
 
 
@@ -101,9 +102,12 @@ def test_csv_columns_and_rows(fake, tmp_path):
 def test_tex_has_summary_and_erratum(fake, tmp_path):
     _run(tmp_path, "--seed", "7", "--samples", "500")
     tex = (tmp_path / "report.tex").read_text()
-    assert r"\section*{Summary}" in tex and r"\texttt{000\_doc.txt} & 1 & 1 & 0 & 0 & 2 & 0 \\" in tex
-    assert r"\subsection*{\texttt{fam\_a.two\_err}}" in tex
-    assert tex.count(r"\subsection*") == 1                       # one erratum
+    assert r"\section*{Summary: documents $\times$ status}" in tex and r"\texttt{000\_doc.txt} & 1 & 1 & 0 & 0 & 2 & 0 \\" in tex
+    assert r"\section{Erratum \texttt{fam\_a.two\_err}}" in tex
+    assert tex.count(r"\section{Erratum") == 1                    # one erratum
+    # the summary table comes first, before any erratum section
+    assert tex.index(r"\section*{Summary") < tex.index(r"\section{Erratum") < tex.index(r"\section*{Manifest}")
+    assert r"\paragraph{Derivation in brief.} alpha\_t means" in tex
     # the document's LaTeX verbatim in display math (only the comment character guarded) ...
     assert r"\bar{\alpha}_{t} &= \prod_{s=1}^{t} (1-\beta_s) \quad \text{100\% of $\beta$}" in tex
     assert "\\begin{align*}\n\\bar{\\alpha}_{t}" in tex         # a top-level & needs an alignment env
@@ -179,8 +183,109 @@ def test_math_guard():
         r"a\_b \& 50\% \{x\} \textasciitilde{} \textbackslash{} \textasciicircum{} ?"
 
 
-@pytest.mark.skipif(not (build.shutil.which("latexmk") or build.shutil.which("pdflatex")), reason="no TeX")
-def test_pdf_compiles(monkeypatch, tmp_path):
-    monkeypatch.setattr(build, "_api", lambda: (fake_load_claims, make_verify()))
-    assert _run(tmp_path) == 0
-    assert (tmp_path / "report.pdf").stat().st_size > 1000
+# ------------------------------------------------------------------------------------------ seeds and jobs
+def test_claim_seed_depends_on_seed_and_id_only():
+    a = build.claim_seed(0, "fam_a.one")
+    assert a == build.claim_seed(0, "fam_a.one") and 0 <= a < 2**31
+    assert len({build.claim_seed(s, i) for s in (0, 1, 2) for i in ("fam_a.one", "fam_a.two_err")}) == 6
+
+
+def test_each_claim_gets_its_own_seed(fake, tmp_path):
+    seen = {}
+    base = make_verify()
+
+    def verify(claim, samples=None, seed=0):
+        seen[claim.id] = seed
+        return base(claim, samples=samples, seed=seed)
+    fake["verify"] = verify
+    assert _run(tmp_path, "--seed", "5") == 0
+    assert seen == {c.id: build.claim_seed(5, c.id) for c in CLAIMS}
+    df = pd.read_csv(tmp_path / "claims.csv").set_index("id")
+    assert int(df.loc["fam_a.two_err", "seed"]) == build.claim_seed(5, "fam_a.two_err")
+
+
+def test_bad_jobs_is_a_usage_error(fake, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        _run(tmp_path, "--jobs", "0")
+    assert exc.value.code == 2 and "positive integer" in capsys.readouterr().err
+
+
+def _seeded_worker(family, claim_id, samples, seed):
+    """A picklable stand-in for verify in worker processes: its numbers depend on the seed only."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    res = MethodResult("monte-carlo", "document", True, statistic=float(rng.normal()), p_value=float(rng.uniform()),
+                       samples=samples, seed=seed)
+    return Verdict(claim_id, "holds", "holds", True, [res], seconds=float(rng.uniform()))
+
+
+def test_parallel_verdicts_do_not_depend_on_jobs():
+    serial = build.verify_all(CLAIMS, lambda c, samples, seed: _seeded_worker(c.family, c.id, samples, seed),
+                              samples=100, seed=9, progress=False, jobs=1)
+    parallel = build.verify_all(CLAIMS, None, samples=100, seed=9, progress=False, jobs=2, worker=_seeded_worker)
+    assert [v.claim_id for v in parallel] == [c.id for c in CLAIMS]
+    assert [v.results for v in parallel] == [v.results for v in serial]
+    assert len({v.results[0].statistic for v in serial}) == len(CLAIMS)      # the seeds do differ per claim
+
+
+@pytest.mark.slow
+def test_same_seed_same_numbers(tmp_path):
+    """A real family verified twice with the same seed: identical CSV apart from the seconds column."""
+    frames = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        code = main(["--only", "flows_004", "--seed", "3", "--out", str(out), "--no-pdf", "--no-plots",
+                     "--no-progress"])
+        assert code == 0
+        frames.append(pd.read_csv(out / "claims.csv").drop(columns=["seconds"]))
+    assert len(frames[0]) > 5 and frames[0]["max_abs_error"].notna().any()
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+
+
+def test_unknown_family_from_the_command_line_is_one_line(tmp_path):
+    import subprocess
+    import sys
+    root = build.DEFAULT_OUT.parents[1]
+    done = subprocess.run([sys.executable, "-m", "reports", "--only", "no_such_family", "--out", str(tmp_path)],
+                          cwd=root, env={"PYTHONPATH": str(root), "JAX_PLATFORMS": "cpu", "PATH": "/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().startswith("error: unknown family") and "\n" not in done.stderr.strip()
+
+
+# ------------------------------------------------------------------------------------------------- figures
+def test_figures_are_included_and_paths_guarded(tmp_path):
+    verdict = make_verify()(CLAIMS[1])
+    rows = [build.make_row(CLAIMS[1], verdict, 0)]
+    manifest = build.make_manifest(rows, seed=0, samples=None, only=None, document=None)
+    figures = {"fam_a.two_err": [("figures/mc_fam_a_two_err.pdf", "histogram 100% of it"),
+                                 ("figures/../../etc/x y.pdf", "bad path")],
+               "__orders__": [("figures/orders.pdf", "orders")],
+               "__mc__": [("figures/mc_x.pdf", "x: histogram")]}
+    tex = build.render_tex(rows, [CLAIMS[1]], [verdict], manifest, figures)
+    assert r"\includegraphics[width=0.7\linewidth]{figures/mc_fam_a_two_err.pdf}" in tex
+    assert "histogram 100\\% of it" in tex and "x y.pdf" not in tex
+    assert r"\section*{Convergence orders}" in tex and "{figures/orders.pdf}" in tex
+    assert r"\section*{Monte Carlo evidence (selected SDE claims)}" in tex and "{figures/mc_x.pdf}" in tex
+
+
+def test_order_plot_from_measured_orders(monkeypatch, tmp_path):
+    from reports import plots
+    rows = [{"solver": "euler", "claimed_order": 1, "measured_order": 1.01, "steps": "10 20 40",
+             "errors": "1e-2 5e-3 2.5e-3"},
+            {"solver": "heun", "claimed_order": 2, "measured_order": 2.0, "steps": "10 20 40",
+             "errors": "1e-3 2.5e-4 6.25e-5"}]
+    monkeypatch.setattr(plots, "_measured_orders", lambda: (lambda: rows))
+    found = plots.order_plot(tmp_path)
+    assert found and (tmp_path / found[0][0]).stat().st_size > 1000
+    monkeypatch.setattr(plots, "_measured_orders", lambda: None)
+    assert plots.order_plot(tmp_path / "none") == [] and not (tmp_path / "none").exists()
+
+
+def test_no_histogram_without_a_monte_carlo_sde_result(tmp_path):
+    from reports import plots
+    verdict = make_verify()(CLAIMS[1])          # has a monte-carlo result, but the claim is an equation
+    assert plots.mc_histogram(CLAIMS[1], verdict, tmp_path) == []
+    figures = plots.make_figures([build.make_row(CLAIMS[1], verdict, 0)], [CLAIMS[1]], [verdict], tmp_path,
+                                 orders=False)
+    assert figures == {}

@@ -29,9 +29,10 @@ def ddim_step(x, epsilon, alpha_s, sigma_s, alpha_t, sigma_t, eta, z):
     Source claims (ddim.update): none.
     Arguments: x, epsilon, alpha_s, sigma_s, alpha_t, sigma_t, eta, z (arrays broadcast; float32 in gives float32 out).
     """
-    _c0 = alpha_s*sigma_t
-    _c1 = alpha_t*sigma_s
-    _c2 = _c0 + _c1
-    _c3 = _c0 - _c1
-    _c4 = sigma_s**2
-    return jax.numpy.sqrt(_c2)*jax.numpy.sqrt(_c3)*eta*sigma_s*z/(alpha_s*sigma_t) + alpha_s*(-epsilon*sigma_t + x)/alpha_t + epsilon*jax.numpy.sqrt(-_c2*_c3*_c4*eta**2/(alpha_s**2*sigma_t**2) + _c4)
+    _c0 = alpha_t**(-1.0)
+    _c1 = alpha_s*sigma_t
+    _c2 = alpha_t*sigma_s
+    _c3 = _c1 + _c2
+    _c4 = _c1 - _c2
+    _c5 = sigma_s**2
+    return _c0*alpha_s*x + jax.numpy.sqrt(_c3)*jax.numpy.sqrt(_c4)*eta*sigma_s*z/(alpha_s*sigma_t) + epsilon*(-_c0*_c1 + jax.numpy.sqrt(-_c3*_c4*_c5*eta**2/(alpha_s**2*sigma_t**2) + _c5))

@@ -28,9 +28,8 @@ def posterior_mean(x_t, x_0, beta_t, alphabar_tm1):
     Source claims (ddpm.posterior_mean): none.
     Arguments: x_t, x_0, beta_t, alphabar_tm1 (arrays broadcast; float32 in gives float32 out).
     """
-    _c0 = 1 - beta_t
-    _c1 = (_c0*alphabar_tm1 - 1)**(-1.0)
-    return jax.numpy.sqrt(_c0)*_c1*x_t*(alphabar_tm1 - 1) - _c1*jax.numpy.sqrt(alphabar_tm1)*beta_t*x_0
+    _c0 = 1 - alphabar_tm1
+    return (_c0*x_t*jax.numpy.sqrt(1 - beta_t) + jax.numpy.sqrt(alphabar_tm1)*beta_t*x_0)/(_c0 + alphabar_tm1*beta_t)
 
 
 def posterior_variance(beta_t, alphabar_tm1):
@@ -40,4 +39,5 @@ def posterior_variance(beta_t, alphabar_tm1):
     Source claims (ddpm.posterior_variance): none.
     Arguments: beta_t, alphabar_tm1 (arrays broadcast; float32 in gives float32 out).
     """
-    return beta_t*(alphabar_tm1 - 1)/(alphabar_tm1*(1 - beta_t) - 1)
+    _c0 = 1 - alphabar_tm1
+    return _c0*beta_t/(_c0 + alphabar_tm1*beta_t)

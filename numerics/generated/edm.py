@@ -95,7 +95,7 @@ def edm_heun_step(x, denoised, denoised_next, sigma, sigma_next):
 
 
 def karras_sigma(i, n, sigma_min, sigma_max, rho):
-    """args (i, n, sigma_min, sigma_max, rho): (sigma_max^(1/rho) + i/(n-1)(sigma_min^(1/rho) - sigma_max^(1/rho)))^rho
+    """args (i, n, sigma_min, sigma_max, rho): (sigma_max^(1/rho) + i/(n-1)(sigma_min^(1/rho) - sigma_max^(1/rho)))^rho; valid for n >= 2 steps and 0 <= i <= n - 1
 
     Derivation: derive.edm.karras_sigmas.
     Source claims (edm.schedule): solvers.edm.kernel.

@@ -37,8 +37,6 @@ def vp_linear_reverse_drift(x, t, m, v):
     Source claims (sde.reverse.anderson): 002.sde.reverse, 002.sde.reverse.repeat1.
     Arguments: x, t, m, v (arrays broadcast; float32 in gives float32 out).
     """
-    _c0 = 199*t
-    _c1 = t*(_c0 + 2)
-    _c2 = v + jax.numpy.expm1((1/20)*_c1)
-    _c3 = jax.numpy.exp((1/40)*_c1)
-    return (1/20)*(_c0 + 1)*(-_c2*x - 2*_c3*(-_c3*x + m))/_c2
+    _c0 = t**2
+    _c1 = jax.numpy.exp((199/20)*_c0)*jax.numpy.exp((1/10)*t)
+    return -1/20*(199*t + 1)*(-_c1*x + 2*m*jax.numpy.exp((199/40)*_c0)*jax.numpy.exp((1/20)*t) + v*x - x)/(_c1 + v - 1)
