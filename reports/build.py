@@ -10,7 +10,6 @@ and written, each atomically (temporary file in the same directory, then ``os.re
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import multiprocessing
 import shutil  # noqa: F401  (tests look TeX up through build.shutil)
@@ -41,10 +40,7 @@ def _api():
     return load_claims, verify
 
 
-def claim_seed(seed: int, claim_id: str) -> int:
-    """The seed of one claim: a hash of (base seed, claim id), in [0, 2**31) (independent of jobs and order)."""
-    digest = hashlib.sha256(f"{int(seed)}:{claim_id}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+from checks.seeds import claim_seed  # noqa: E402  (the same per-claim seeds as pytest checks/)
 
 
 # ----------------------------------------------------------------------------------------------- selection
@@ -120,7 +116,7 @@ def run(*, only=None, document=None, samples=None, seed=0, out=DEFAULT_OUT, as_j
     manifest = make_manifest(rows, seed=seed, samples=samples, only=only,
                              document=Path(document).name if document else None)
     manifest["jobs"] = jobs
-    manifest["seeds"] = "per claim: sha256(f'{seed}:{claim id}')[:4] & 0x7fffffff (reports.build.claim_seed)"
+    manifest["seeds"] = "per claim: sha256(f'{seed}:{claim id}')[:4] & 0x7fffffff (checks.seeds.claim_seed)"
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     figures = make_figures(rows, claims, verdicts, out, orders=not only and not document) if plots else {}
