@@ -116,7 +116,7 @@ def normalise(latex: str) -> Normalised:
         raise LatexError(f"latex is {len(latex)} characters long; at most {MAX_LENGTH} are accepted")
     if latex.count("{") != latex.count("}"):
         raise LatexError(f"unbalanced braces: {latex.count('{')} opening against {latex.count('}')} closing")
-    s = _strip_layout(latex)
+    s = _strip_layout(_conditional_bars(_strip_braces_annotations(latex)))
     s = re.sub(r"\^\s*\{\s*\\theta\s*\}|\^\s*\\theta(?![a-zA-Z])", " ", s)   # u_t^{theta}: a learned field
     s = _unwrap_fonts(s)
     s = _decorations(s)
@@ -141,6 +141,62 @@ def normalise(latex: str) -> Normalised:
     if "@" in out.text:
         raise LatexError(f"could not normalise near {out.text[out.text.index('@'):][:30]!r}")
     return out
+
+
+def _strip_braces_annotations(s: str) -> str:
+    r"""``\underbrace{A}_{label}`` and ``\overbrace{A}^{label}`` -> ``{A}`` (the label is commentary, not maths);
+    ``\begin{aligned}`` / ``\end{aligned}`` (and split, gathered) are layout."""
+    s = re.sub(r"\\(?:begin|end)\s*\{(?:aligned|split|gathered|align\*?)\}", " ", s)
+    for command, mark in ((r"\underbrace", "_"), (r"\overbrace", "^")):
+        while command in s:
+            j = s.index(command)
+            k = j + len(command)
+            while k < len(s) and s[k].isspace():
+                k += 1
+            if k >= len(s) or s[k] != "{":
+                raise LatexError(f"{command} must be followed by a braced argument")
+            inner, end = _braced(s, k)
+            rest = s[end:].lstrip()
+            if rest.startswith(mark):
+                rest = rest[1:].lstrip()
+                rest = rest[_braced(rest, 0)[1]:] if rest.startswith("{") else rest[1:]
+            s = s[:j] + "{" + inner + "} " + rest
+    return s
+
+
+def _conditional_bars(s: str) -> str:
+    r"""``p(a | b)`` -> ``p(a \mid b)``: a single bare ``|`` at the top level of a call's parentheses separates a
+    condition (two bars there are an absolute value, ``\|`` a norm, and are left alone)."""
+    out, i = [], 0
+    while i < len(s):
+        before = s[:i].rstrip()[-1:]
+        if s[i] == "(" and (before.isalnum() or before in ("}", "_")):
+            try:
+                inner, end = _paren(s, i)
+            except LatexError:
+                out.append(s[i])
+                i += 1
+                continue
+            bars = [k for k, c in enumerate(inner) if c == "|" and (k == 0 or inner[k - 1] != "\\")
+                    and _depth(inner, k) == 0]
+            if len(bars) == 1 and "||" not in inner:
+                k = bars[0]
+                inner = inner[:k] + r" \mid " + inner[k + 1:]
+            out.append("(" + _conditional_bars(inner) + ")")
+            i = end
+            continue
+        out.append(s[i])
+        i += 1
+    return "".join(out)
+
+
+def _depth(text: str, k: int) -> int:
+    """Bracket depth of position k in text (parentheses and braces)."""
+    depth = 0
+    for c in text[:k]:
+        depth += c in "({"
+        depth -= c in ")}"
+    return depth
 
 
 def _power_before_call(s: str) -> str:
@@ -441,6 +497,9 @@ def parse_expression_text(text: str) -> sp.Expr:
     """parse_latex on already-normalised text, with clear errors."""
     if not text.strip():
         raise LatexError("empty side of a relation")
+    dangling = re.search(r"(\+|-|\\cdot|\\times|/|\^|_)\s*$", text)
+    if dangling:   # parse_latex would accept "a +" silently (as a product or by dropping the operator)
+        raise LatexError(f"dangling operator {dangling.group(1)!r} at the end of {text.strip()[-40:]!r}")
     from sympy.parsing.latex import parse_latex, LaTeXParsingError
     try:
         return parse_latex(text)

@@ -132,12 +132,15 @@ def symbolic_model(schedule: str = "") -> Model:
     return Model(schedules.get(schedule) if schedule else schedules.generic(), gaussian())
 
 
-_TIME = re.compile(r"^(t|s|T|u|\d+)(?:([+-])(\d+|@dt@|dt|h))?$")
+_TIME = re.compile(r"^(t|s|T|u|tau|\d+)(?:([+-])(\d+|@dt@|dt|h))?$")
+#: subscripts that are indices or primed times, never the time t: reading them as t would be a silent misread
+_NOT_T = re.compile(r"^(?:[inkjmNL]|\\ell|[tsu]'+|\\tau'+)(?:[+-]\d+)?$")
 
 
 def parse_time(sub: str):
     """A subscript read as a time ('t', 't-1', 't+@dt@', 'T', '0'), or None when it is not a time."""
     text = re.sub(r"\s+", "", sub or "").replace(r"\Delta_t", "@dt@").replace(r"\Deltat", "@dt@")
+    text = re.sub(r"^\{(.*)\}$", r"\1", text).replace(r"\tau", "tau")
     swapped = re.match(r"^(@dt@|dt|h|\d+)\+(t|s|T|u)$", text)      # "dt+t" -> "t+dt"
     if swapped:
         text = f"{swapped.group(2)}+{swapped.group(1)}"
@@ -145,7 +148,7 @@ def parse_time(sub: str):
     if not mo:
         return None
     base = {"t": T_SYM, "s": sp.Symbol("s", positive=True), "T": T_END,
-            "u": sp.Symbol("u", positive=True)}.get(mo.group(1))
+            "u": sp.Symbol("u", positive=True), "tau": sp.Symbol("tau", positive=True)}.get(mo.group(1))
     if base is None:
         base = sp.Integer(int(mo.group(1)))
     if mo.group(2):
@@ -301,8 +304,9 @@ def interpret(expr: sp.Expr, atoms: dict, model: Model, notation: dict,
             mo = re.match(r"^[a-zA-Z]_\{?([^{}]+)\}?$", sub.replace(" ", ""))  # p_{x_t}
             if mo:
                 time = parse_time(mo.group(1))
-            elif re.search(r"[+\-]", sub):   # an arithmetic subscript must be a time: never read it as t silently
-                raise NotationError(f"cannot read the subscript {sub!r} of {base!r} as a time")
+            elif re.search(r"[+\-]", sub) or _NOT_T.match(sub.replace(" ", "").strip("{}")):
+                # an arithmetic subscript, an index (i, n, ell) or a primed time is never read as t silently
+                raise NotationError(f"cannot read the subscript {sub!r} of {base!r} as a time (map it in the notation)")
         if time is None and args:
             time = _time_of(args[0], model)
             if time is None and _is_time(args[0]):     # g(s), beta(t): the argument is the time
@@ -349,7 +353,8 @@ def interpret(expr: sp.Expr, atoms: dict, model: Model, notation: dict,
 def _earlier(a, b) -> bool:
     """Whether time a comes before time b (t = 0.7, s = 0.3, small dt; as in the usual notations)."""
     values = {T_SYM: sp.Rational(7, 10), sp.Symbol("s", positive=True): sp.Rational(3, 10),
-              sp.Symbol("u", positive=True): sp.Rational(1, 2), T_END: sp.Rational(9, 10), DT: sp.Rational(1, 1000)}
+              sp.Symbol("u", positive=True): sp.Rational(1, 2), sp.Symbol("tau", positive=True): sp.Rational(2, 5),
+              T_END: sp.Rational(9, 10), DT: sp.Rational(1, 1000)}
     try:
         return float(sp.sympify(a).subs(values)) < float(sp.sympify(b).subs(values))
     except TypeError:

@@ -73,7 +73,7 @@ def _points(rng: np.random.Generator, model: Model, symbols_: set, n: int) -> li
             name = sym.name
             if name == "t":
                 pt[sym] = sp.Float(rng.uniform(lo, hi), DIGITS)
-            elif name in ("s", "u"):
+            elif name in ("s", "u", "tau"):
                 pt[sym] = sp.Float(rng.uniform(lo, hi), DIGITS)
             elif name == "Delta_t":
                 pt[sym] = sp.Float(rng.uniform(0.001, 0.02), DIGITS)
@@ -85,6 +85,8 @@ def _points(rng: np.random.Generator, model: Model, symbols_: set, n: int) -> li
                 pt[sym] = sp.Float(rng.uniform(0.1, 2), DIGITS)
             elif name == "h":
                 pt[sym] = sp.Float(rng.uniform(0.01, 0.5), DIGITS)
+            elif sym.is_positive:          # a positive unknown (e.g. sigma_data): never a negative value
+                pt[sym] = sp.Float(rng.uniform(0.1, 2), DIGITS)
             else:
                 pt[sym] = sp.Float(rng.normal(0, 1.5), DIGITS)
         pts.append(pt)
@@ -517,3 +519,15 @@ def _verify(claim: Claim, samples: int | None, seed: int) -> Verdict:
     except Exception as exc:  # any failure is reported on the claim, never crashes the run
         status, message = "failed", f"{type(exc).__name__}: {str(exc)[:300]}"
     return Verdict(claim.id, status, claim.expect, parsed, results, _time.perf_counter() - start, message)
+
+
+# --- the public API for plugin methods (checks/methods_<family>.py) -------------------------------------------
+#: reference points, evaluation, time limits and the built-in checks, for methods that extend the engine
+points = _points
+evaluate = _evaluate
+time_limit = _time_limit
+builtin_check = _builtin_check
+numeric_check = _numeric
+symbolic_check = _symbolic
+sde_parts = _sde_parts
+sde_residual = _sde_residual

@@ -30,3 +30,36 @@ def test_parse_that_drops_a_symbol_is_rejected():
     # parse_latex reads "\frac{1}{2} a b c" fine; a dropped tail must never pass silently
     rel = L.parse_relation(r"y = \frac{1}{2} a b")
     assert {"a", "b"} <= {s.name for s in rel.sides[1].free_symbols}
+
+
+def test_bare_bar_in_a_call_is_a_condition_but_absolute_values_and_norms_are_not():
+    from checks.latex import normalise
+    assert normalise(r"p(x \mid y)").text.split() == normalise(r"p(x | y)").text.split()
+    assert "|" in normalise(r"f(|x|) = |x|").text
+    assert "|" in normalise(r"\| x \|^2 = x^2").text
+
+
+def test_underbrace_labels_and_aligned_are_layout():
+    from checks.latex import parse_relation
+    rel = parse_relation(r"\begin{aligned} \underbrace{a + b}_{\text{drift}} &= \overbrace{c}^{\text{note}} \end{aligned}")
+    assert [str(s) for s in rel.sides] == ["a + b", "c"]
+
+
+@pytest.mark.parametrize("text", [r"\beta_t x_t +", r"a = b -", r"a = b \cdot", r"x = y^"])
+def test_dangling_operator_is_an_error_not_a_silent_product(text):
+    from checks.latex import LatexError, parse_relation
+    with pytest.raises(LatexError, match="dangling operator"):
+        parse_relation(text)
+
+
+def test_tau_is_a_time_and_indices_are_never_read_as_t():
+    import sympy as sp
+    from checks.notation import NotationError, interpret, get_notation, symbolic_model
+    from checks.latex import parse_expression
+    model, notation = symbolic_model(), get_notation("common")
+    expr, atoms = parse_expression(r"\alpha_\tau")
+    assert interpret(expr, atoms, model, notation) == model.alpha(sp.Symbol("tau", positive=True))
+    for text in (r"\alpha_i", r"\alpha_{n}", r"\sigma_{t'}"):
+        expr, atoms = parse_expression(text)
+        with pytest.raises(NotationError, match="cannot read the subscript"):
+            interpret(expr, atoms, model, notation)
