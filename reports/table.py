@@ -10,7 +10,7 @@ import pandas as pd
 from checks.verdict import STATUSES
 
 COLUMNS = ["id", "document", "label", "line", "family", "kind", "expect", "status", "method", "max_abs_error",
-           "statistic", "p_value", "samples", "seed", "seconds", "parsed", "corrected", "message"]
+           "statistic", "p_value", "samples", "seed", "seconds", "parsed", "corrected", "message", "cached"]
 MAIN_STATUSES = ("holds", "erratum", "notation", "unverified")
 
 
@@ -32,6 +32,7 @@ def make_row(claim, verdict, seed) -> dict:
         "seed": best.seed if best and best.seed is not None else seed,
         "seconds": round(float(verdict.seconds), 4), "parsed": bool(verdict.parsed),
         "corrected": g("corrected") or None, "message": verdict.message or None,
+        "cached": bool(getattr(verdict, "cached", False)),   # read from checks/cache.py (same code, claim, seed)
     }
 
 

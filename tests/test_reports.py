@@ -229,8 +229,10 @@ def test_parallel_verdicts_do_not_depend_on_jobs():
 
 
 @pytest.mark.slow
-def test_same_seed_same_numbers(tmp_path):
-    """A real family verified twice with the same seed: identical CSV apart from the seconds column."""
+def test_same_seed_same_numbers(tmp_path, monkeypatch):
+    """A real family verified twice with the same seed: identical CSV apart from the seconds column (the verdict
+    cache is off, so the second run recomputes everything)."""
+    monkeypatch.setenv("WORKBENCH_CACHE", "0")
     frames = []
     for run in ("a", "b"):
         out = tmp_path / run
