@@ -177,10 +177,12 @@ def generic() -> Schedule:
 
 
 def _positive(name: str, value, allowed: str = "> 0") -> float:
+    if value is None or isinstance(value, (str, bytes, bool)):
+        raise TypeError(f"{name} must be a real number {allowed}, got {value!r}")
     try:
         val = float(value)
     except (TypeError, ValueError):
-        raise ScheduleError(f"{name} must be a real number {allowed}, got {value!r}") from None
+        raise TypeError(f"{name} must be a real number {allowed}, got {value!r}") from None
     if not math.isfinite(val) or val <= 0:
         raise ScheduleError(f"{name} must be {allowed}, got {value!r}")
     return val
@@ -201,15 +203,12 @@ def vp_linear(beta_min=0.1, beta_max=20.0) -> Schedule:
 def vp_cosine(s_offset=0.008) -> Schedule:
     """Improved-DDPM cosine: alpha_bar = cos^2(pi/2 (t+s)/(1+s)) / cos^2(pi/2 s/(1+s)), alpha = sqrt(alpha_bar).
 
-    sigma = sqrt(1 - alpha^2) is written without cancellation at t -> 0: with a = pi/2 (t+s)/(1+s) and
-    b = pi/2 s/(1+s), cos^2 b - cos^2 a = sin(a - b) sin(a + b), so sigma = sqrt(sin(a-b) sin(a+b)) / cos b,
-    where a - b = pi t / (2 (1+s)) keeps every digit of a small t (the naive form loses them all in float32)."""
+    sigma = sqrt(1 - alpha^2) as written (SymPy simplifies the derived f, g^2 and the transition kernel in this
+    form); the emitted kernel uses the cancellation-free form ``stable_cosine_sigma`` (numerics/emit.py)."""
     off = _positive("s_offset", s_offset)
     so = sp.nsimplify(off)
-    a_arg, b_arg = sp.pi / 2 * (t + so) / (1 + so), sp.pi / 2 * so / (1 + so)
-    a = sp.cos(a_arg) / sp.cos(b_arg)
-    sigma = sp.sqrt(sp.sin(sp.pi * t / (2 * (1 + so))) * sp.sin(a_arg + b_arg)) / sp.cos(b_arg)
-    return Schedule("vp-cosine", a, sigma, 0.0, 0.999, (("s_offset", off),))
+    a = sp.cos(sp.pi / 2 * (t + so) / (1 + so)) / sp.cos(sp.pi / 2 * so / (1 + so))
+    return Schedule("vp-cosine", a, sp.sqrt(1 - a**2), 0.0, 0.999, (("s_offset", off),))
 
 
 def ve(sigma_min=0.01, sigma_max=50.0) -> Schedule:
@@ -227,6 +226,15 @@ def sub_vp(beta_min=0.1, beta_max=20.0) -> Schedule:
     vp = vp_linear(beta_min, beta_max)
     big_b = -2 * sp.log(vp.alpha_expr)
     return Schedule("sub-vp", vp.alpha_expr, 1 - sp.exp(-sp.expand(big_b)), 0.0, 1.0, vp.params)
+
+
+def stable_cosine_sigma(s_offset=0.008) -> sp.Expr:
+    """sigma_t of vp_cosine without cancellation at t -> 0: with a = pi/2 (t+s)/(1+s), b = pi/2 s/(1+s),
+    cos^2 b - cos^2 a = sin(a - b) sin(a + b), so sigma = sqrt(sin(a-b) sin(a+b)) / cos b, where a - b =
+    pi t / (2 (1+s)) keeps every digit of a small t (the naive sqrt(1 - alpha^2) loses them all in float32)."""
+    so = sp.nsimplify(_positive("s_offset", s_offset))
+    a_arg, b_arg = sp.pi / 2 * (t + so) / (1 + so), sp.pi / 2 * so / (1 + so)
+    return sp.sqrt(sp.sin(sp.pi * t / (2 * (1 + so))) * sp.sin(a_arg + b_arg)) / sp.cos(b_arg)
 
 
 def edm(sigma_max=80.0) -> Schedule:
