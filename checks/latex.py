@@ -26,6 +26,7 @@ ALLOWED_COMMANDS = set(GREEK) | {"frac", "sqrt", "log", "exp", "partial", "cdot"
                                  "approx", "propto", "sim", "simeq", "leftarrow", "equiv", "le", "ge"}
 RELATIONS = [r"\approx", r"\propto", r"\leftarrow", r"\equiv", r"\sim", r"\simeq", ":=", "=", r"\le", r"\ge"]
 MAX_LENGTH = 20_000
+MAX_DEPTH = 40
 #: bases that take arguments when subscripted: f_t(x), p_t(x), s_theta(x, t), epsilon_theta(x, t), u_t(x), ...
 FUNCTION_BASES = {"f", "p", "q", "u", "v", "s", "epsilon", "psi", "phi", "x", "X", "D", "F", "score", "N", "w",
                   "W", "h", "m", "P", "mu", "Psi", "Phi", "d"}
@@ -116,6 +117,13 @@ def normalise(latex: str) -> Normalised:
         raise LatexError(f"latex is {len(latex)} characters long; at most {MAX_LENGTH} are accepted")
     if latex.count("{") != latex.count("}"):
         raise LatexError(f"unbalanced braces: {latex.count('{')} opening against {latex.count('}')} closing")
+    depth, deepest = 0, 0
+    for ch in latex:
+        depth += ch in "{(["
+        depth -= ch in "})]"
+        deepest = max(deepest, depth)
+    if deepest > MAX_DEPTH:     # the parser's recursion (and time) grows with nesting; formulas nest a few levels
+        raise LatexError(f"brackets nest {deepest} deep; at most {MAX_DEPTH} levels are accepted")
     s = _strip_layout(_conditional_bars(_strip_braces_annotations(latex)))
     s = re.sub(r"\^\s*\{\s*\\theta\s*\}|\^\s*\\theta(?![a-zA-Z])", " ", s)   # u_t^{theta}: a learned field
     s = _unwrap_fonts(s)
