@@ -133,8 +133,6 @@ def symbolic_model(schedule: str = "") -> Model:
 
 
 _TIME = re.compile(r"^(t|s|T|u|tau|\d+)(?:([+-])(\d+|@dt@|dt|h))?$")
-#: subscripts that are indices or primed times, never the time t: reading them as t would be a silent misread
-_NOT_T = re.compile(r"^(?:[inkjmNL]|\\ell|[tsu]'+|\\tau'+)(?:[+-]\d+)?$")
 
 
 def parse_time(sub: str):
@@ -304,8 +302,7 @@ def interpret(expr: sp.Expr, atoms: dict, model: Model, notation: dict,
             mo = re.match(r"^[a-zA-Z]_\{?([^{}]+)\}?$", sub.replace(" ", ""))  # p_{x_t}
             if mo:
                 time = parse_time(mo.group(1))
-            elif re.search(r"[+\-]", sub) or _NOT_T.match(sub.replace(" ", "").strip("{}")):
-                # an arithmetic subscript, an index (i, n, ell) or a primed time is never read as t silently
+            elif re.search(r"[+\-]", sub):   # an arithmetic subscript must be a time: never read it as t silently
                 raise NotationError(f"cannot read the subscript {sub!r} of {base!r} as a time (map it in the notation)")
         if time is None and args:
             time = _time_of(args[0], model)

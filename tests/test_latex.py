@@ -52,14 +52,14 @@ def test_dangling_operator_is_an_error_not_a_silent_product(text):
         parse_relation(text)
 
 
-def test_tau_is_a_time_and_indices_are_never_read_as_t():
+def test_tau_is_a_time_and_arithmetic_subscripts_are_never_read_as_t():
     import sympy as sp
     from checks.notation import NotationError, interpret, get_notation, symbolic_model
     from checks.latex import parse_expression
     model, notation = symbolic_model(), get_notation("common")
     expr, atoms = parse_expression(r"\alpha_\tau")
     assert interpret(expr, atoms, model, notation) == model.alpha(sp.Symbol("tau", positive=True))
-    for text in (r"\alpha_i", r"\alpha_{n}", r"\sigma_{t'}"):
+    for text in (r"\alpha_{i+1}", r"\alpha_{n-1}"):
         expr, atoms = parse_expression(text)
         with pytest.raises(NotationError, match="cannot read the subscript"):
             interpret(expr, atoms, model, notation)
