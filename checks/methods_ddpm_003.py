@@ -234,7 +234,7 @@ def _noises(expr) -> list:
 
 def _states(model, expr) -> list:
     return sorted((s for s in expr.free_symbols if model.time_of(s) is not None),
-                  key=lambda s: float(sp.sympify(model.time_of(s)).subs({T_SYM: sp.Rational(1, 2),
+                  key=lambda s: float(sp.sympify(model.time_of(s), strict=True).subs({T_SYM: sp.Rational(1, 2),
                                                                          DT: sp.Rational(1, 1000)})))
 
 

@@ -200,7 +200,7 @@ def _new_and_old(claim, expr, target, model):
     """The new state (the left side when it is a state, else by the claim's direction: reverse -> the earlier
     state, forward -> the later one) and the old state (None when only x_0 conditions the new state)."""
     states = sorted((s for s in expr.free_symbols if model.time_of(s) is not None and s != X0_SYM),
-                    key=lambda s: float(sp.sympify(model.time_of(s)).subs({DT: 0.01, T_SYM: 0.5})))
+                    key=lambda s: float(sp.sympify(model.time_of(s), strict=True).subs({DT: 0.01, T_SYM: 0.5})))
     if target is not None and getattr(target, "is_Symbol", False) and model.time_of(target) is not None:
         new = target
     elif len(states) == 2:

@@ -311,7 +311,7 @@ def _pure_gaussian(body: sp.Expr, var: sp.Symbol) -> bool:
 
 def _integral_value(integral: sp.Integral, point: dict) -> sp.Expr:
     (var, lo, hi), = integral.limits
-    lo, hi = sp.sympify(lo).subs(point), sp.sympify(hi).subs(point)
+    lo, hi = sp.sympify(lo, strict=True).subs(point), sp.sympify(hi, strict=True).subs(point)
     if integral not in _LAMBDIFIED:
         if len(_LAMBDIFIED) > 256:
             _LAMBDIFIED.clear()
@@ -339,7 +339,7 @@ def _integral_value(integral: sp.Integral, point: dict) -> sp.Expr:
 
 def evaluate(expr: sp.Expr, point: dict) -> complex:
     """expr at ``point``; its integrals in closed form (Gaussian) or by adaptive quadrature (float64)."""
-    expr = sp.sympify(expr)
+    expr = sp.sympify(expr, strict=True)
     for integral in sorted(expr.atoms(sp.Integral), key=sp.count_ops):
         expr = expr.xreplace({integral: _integral_value(integral, point)})
     return complex(sp.N(expr.subs(point), 50))
@@ -515,7 +515,7 @@ def _check(claim, form, seed, residual_fn, name, n_points=2) -> MethodResult:
             M.test_index = k
             for r in residual_fn(M, text):
                 for _ in range(n_points):
-                    pt = random_point(rng, M, sp.sympify(r).free_symbols)
+                    pt = random_point(rng, M, sp.sympify(r, strict=True).free_symbols)
                     val = abs(evaluate(r, pt))
                     if val != val:
                         return MethodResult(name, form, None, None, seed=seed, detail=f"not finite at {pt}")
@@ -668,7 +668,7 @@ def method_reverse_law(claim, form, seed, samples=None) -> MethodResult:
             raise ExpectationError("the process drift must be affine in the state (Gaussian data)")
         pt = random_point(rng, M, {T_SYM, T_END})
         t_end = pt[T_END]
-        tau_val = sp.sympify(tau).subs(pt)
+        tau_val = sp.sympify(tau, strict=True).subs(pt)
         m_start, v_start = M.alpha(t_end) * M.data.means[0], M.alpha(t_end)**2 * M.data.variances[0] + M.sigma(t_end)**2
         fa, fb, fg = (sp.lambdify(T_SYM, e, "numpy") for e in (a_coef, b_coef, diff_sq))
         t0 = float(t_end) if direction == "reverse" else 0.0

@@ -278,7 +278,7 @@ K_INT = {name: sp.Symbol(name, integer=True, nonnegative=True) for name in ("k",
 def _phi_value(base: str, sub: str, args: tuple):
     n = _norm(sub)
     if base in ("varphi", "phi") and args:
-        return sp.Function("PHI")(sp.sympify(L.parse_expression(n)[0] if n else 1).subs(
+        return sp.Function("PHI")(sp.sympify(L.parse_expression(n)[0] if n else 1, strict=True).subs(
             {sp.Symbol(k): v for k, v in K_INT.items()}), args[0])
     if base == "lambda":
         if n in START:

@@ -70,8 +70,8 @@ def run(drift: sp.Expr, diffusion_sq: sp.Expr, direction: str, model, form: str,
     fns, mix, bound = _exact_functions(sc, tuple(float(w) for w in mix_sym.weights),
                                        tuple(float(m) for m in mix_sym.means),
                                        tuple(float(v) for v in mix_sym.variances))
-    drift_fn = kernels.lambdify_jax(sp.sympify(drift), [X_SYM, T_SYM], bound)
-    diff_fn = kernels.lambdify_jax(sp.sqrt(sp.sympify(diffusion_sq)), [T_SYM])
+    drift_fn = kernels.lambdify_jax(sp.sympify(drift, strict=True), [X_SYM, T_SYM], bound)
+    diff_fn = kernels.lambdify_jax(sp.sqrt(sp.sympify(diffusion_sq, strict=True)), [T_SYM])
     key_init, key_path = jax.random.split(jax.random.PRNGKey(seed))
     begin, end = (t0, t1) if direction == "forward" else (t1, t0)
     x_init = exact.sample_marginal(key_init, n, begin, fns, mix)

@@ -353,13 +353,13 @@ def _earlier(a, b) -> bool:
               sp.Symbol("u", positive=True): sp.Rational(1, 2), sp.Symbol("tau", positive=True): sp.Rational(2, 5),
               T_END: sp.Rational(9, 10), DT: sp.Rational(1, 1000)}
     try:
-        return float(sp.sympify(a).subs(values)) < float(sp.sympify(b).subs(values))
+        return float(sp.sympify(a, strict=True).subs(values)) < float(sp.sympify(b, strict=True).subs(values))
     except TypeError:
         return False
 
 
 def _is_time(arg) -> bool:
-    names = {sym.name for sym in sp.sympify(arg).free_symbols}
+    names = {sym.name for sym in sp.sympify(arg, strict=True).free_symbols}
     return bool(names) and names <= {"t", "s", "u", "tau", "T", "Delta_t"}
 
 

@@ -41,7 +41,7 @@ ETA_DEFAULT = sp.Rational(1, 2)
 
 def dtime(tau):
     """Model time of a discrete time index (t+k -> t + k*Delta_t, n -> n*Delta_t, 0 -> 0, T -> T)."""
-    tau = sp.sympify(tau)
+    tau = sp.sympify(tau, strict=True)
     if tau == 0 or tau.has(DT):
         return tau
     if tau.has(T_SYM):
@@ -269,7 +269,7 @@ T1_004, T0_004 = sp.Rational(9, 10), sp.Rational(1, 10)
 
 
 def _s_time(tau):
-    return T1_004 - (T1_004 - T0_004) * sp.sympify(tau)
+    return T1_004 - (T1_004 - T0_004) * sp.sympify(tau, strict=True)
 
 
 def _u004(kind):

@@ -48,9 +48,9 @@ def _rate(fn, M, tau):
 
 def _is_time_expr(a) -> bool:
     """A time argument: a number (sigma(0)) or an expression of time symbols only."""
-    if sp.sympify(a).is_number:
+    if sp.sympify(a, strict=True).is_number:
         return True
-    names = {s.name for s in sp.sympify(a).free_symbols}
+    names = {s.name for s in sp.sympify(a, strict=True).free_symbols}
     return bool(names) and names <= {"t", "s", "u", "tau", "T", "Delta_t"}
 
 

@@ -383,7 +383,7 @@ def _dot(name):
 
 CT = {**COMMON, **TIMES,
       "x": _ct_state, "epsilon": lambda M, tau, a, s: EPS, "Evec": _ct_expect, "score": _ct_score,
-      "scorehatvec": _ct_onepoint, "xDDIMvec": _ct_ddim,
+      "scorehatvec": _ct_onepoint, "xDDIMvec": _ct_ddim, "xphivec": _x0_network,  # ideal x-prediction (Tweedie)
       "Psi": lambda M, tau, args, sub: flow(M, args[0], args[1], when(sub, tau)),
       "vstarvec": lambda M, tau, a, s: velocity(M, a[0], a[1]),
       "s": lambda M, tau, a, sub: score(M, a[0], a[1] if len(a) > 1 else when(sub, tau)) if a else S_SYM,

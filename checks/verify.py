@@ -159,7 +159,7 @@ def _distribution_residuals(rel: L.Relation, model: Model, notation: dict, claim
              sp.Symbol("u", positive=True): sp.Rational(1, 2), sp.Symbol("T", positive=True): sp.Rational(9, 10),
              DT: sp.Rational(1, 1000)}
     states = sorted({s for s in (target.free_symbols | mean.free_symbols) if model.time_of(s) is not None},
-                    key=lambda s: float(sp.sympify(model.time_of(s)).subs(order)))
+                    key=lambda s: float(sp.sympify(model.time_of(s), strict=True).subs(order)))
     if not states or len(states) > 2:
         raise VerificationError(f"a law must involve one state and at most one condition, found {states}")
     x_sym, given = states[-1], states[:-1]
@@ -229,7 +229,7 @@ def _step_residuals(rel, model, notation, claim) -> list[sp.Expr]:
     if len(states) != 2:
         raise VerificationError(f"a step must relate exactly two states, found {sorted(map(str, states))}")
     direction = claim.direction or "forward"
-    a, b = sorted(states, key=lambda s: sp.sympify(model.time_of(s)).subs(DT, sp.Rational(1, 1000)))
+    a, b = sorted(states, key=lambda s: sp.sympify(model.time_of(s), strict=True).subs(DT, sp.Rational(1, 1000)))
     old, new = (a, b) if direction == "forward" else (b, a)
     slope = sp.diff(expr, new)
     if slope == 0 or new in slope.free_symbols:

@@ -74,7 +74,7 @@ def ddim_step(x, eps, alpha_s, sigma_s, alpha_t, sigma_t, sigma_noise=0, noise=_
     out = alpha_s * x0_hat + sp.powsimp(l * sigma_t) * eps
     if sp.expand(out - mean) != 0:  # pragma: no cover - certificate of the regrouping
         raise AssertionError("ddim_step regrouping certificate failed")
-    sigma_noise = sp.sympify(sigma_noise)
+    sigma_noise = sp.sympify(sigma_noise, strict=True)
     return out if sigma_noise == 0 else out + sigma_noise * noise
 
 
@@ -107,20 +107,20 @@ def markov_noise(alpha_s, sigma_s, alpha_t, sigma_t) -> sp.Expr:
 
 def sigma_eta(eta, alpha_s, sigma_s, alpha_t, sigma_t) -> sp.Expr:
     """sigma_t(eta) = eta * (Markovian noise std) (DDIM paper eq. (16), unnumbered in 001): eta = 0 is DDIM, 1 is DDPM."""
-    return sp.sympify(eta) * markov_noise(alpha_s, sigma_s, alpha_t, sigma_t)
+    return sp.sympify(eta, strict=True) * markov_noise(alpha_s, sigma_s, alpha_t, sigma_t)
 
 
 def ddim_step_eta(x, eps, alpha_s, sigma_s, alpha_t, sigma_t, eta, noise=_z) -> sp.Expr:
     """``ddim_step`` with sigma_noise = sigma_eta(eta, ...) (001 eq. (12) with sigma_t(eta))."""
     return ddim_step(x, eps, alpha_s, sigma_s, alpha_t, sigma_t, sigma_eta(eta, alpha_s, sigma_s, alpha_t, sigma_t),
-                     noise) if sp.sympify(eta) != 0 else ddim_step(x, eps, alpha_s, sigma_s, alpha_t, sigma_t)
+                     noise) if sp.sympify(eta, strict=True) != 0 else ddim_step(x, eps, alpha_s, sigma_s, alpha_t, sigma_t)
 
 
 def family_marginal(alpha_s, sigma_s, alpha_t, sigma_t, sigma_noise, mean_t, var_t) -> tuple[sp.Expr, sp.Expr]:
     """Induction step of Lemma 1 (001 eqs. (22)-(28)): if x_t | x_0 ~ N(mean_t, var_t), then x_s | x_0 under the
     family conditional has mean k x_0 + l mean_t and variance l^2 var_t + sigma_noise^2 (Gaussian push-forward)."""
     k, l = family_coefficients(alpha_s, sigma_s, alpha_t, sigma_t, sigma_noise)
-    return gaussian.linear_push(mean_t, var_t, l, k * _x0, sp.sympify(sigma_noise)**2)
+    return gaussian.linear_push(mean_t, var_t, l, k * _x0, sp.sympify(sigma_noise, strict=True)**2)
 
 
 def family_chain_marginals(alphas, sigmas, noises) -> list[tuple[sp.Expr, sp.Expr]]:
@@ -176,6 +176,24 @@ def family_kl_eps_weight(alpha_s, sigma_s, alpha_t, sigma_t, sigma_noise) -> sp.
     return w
 
 
+def _collected(expr: sp.Expr, states) -> sp.Expr:
+    """``expr`` (linear in ``states``) as sum_j c_j state_j: the eps terms of alpha_s x0_hat and of
+    sqrt(sigma_s^2 - sigma_eta^2) eps combine in one coefficient before multiplying eps (otherwise they cancel in
+    floating point when s is close to t). Certified equal by expansion."""
+    out = sp.Add(*[sp.diff(expr, v) * v for v in states])
+    if sp.expand(expr - out) != 0:   # pragma: no cover - certificate
+        raise AssertionError(f"{expr} is not linear in {states}")
+    return out
+
+
+def _vp_domain(a_s, a_t) -> tuple:
+    """Valid inputs of the kernels: a VP path (alpha^2 + sigma^2 = 1) stepped from the noisier time t to s
+    (alpha_s > alpha_t, so sigma_t^2 - alpha_t^2 sigma_s^2/alpha_s^2 >= 0 and the Markov noise is real); eta in [0, 1]
+    (sigma_eta <= sigma_s)."""
+    return (("sigma_t", sp.sqrt(1 - a_t**2)),
+            ("alpha_s", (a_t, 1)), ("sigma_s", sp.sqrt(1 - a_s**2)), ("eta", (0, 1)))
+
+
 def kernel_specs() -> list[KernelSpec]:
     xs_, es_, a_s, s_s, a_t, s_t, eta_ = sp.symbols("x epsilon alpha_s sigma_s alpha_t sigma_t eta", real=True)
     zz = _z
@@ -184,11 +202,11 @@ def kernel_specs() -> list[KernelSpec]:
     eta_ = sp.Symbol("eta", nonnegative=True)
     return [
         KernelSpec("ddim_step", "ddim", (xs_, es_, a_s, s_s, a_t, s_t, eta_, zz),
-                   ddim_step_eta(xs_, es_, a_s, s_s, a_t, s_t, eta_, zz),
+                   _collected(ddim_step_eta(xs_, es_, a_s, s_s, a_t, s_t, eta_, zz), (xs_, es_, zz)),
                    "x_s = alpha_s (x - sigma_t eps)/alpha_t + sqrt(sigma_s^2 - sigma_eta^2) eps + sigma_eta z, "
                    "sigma_eta = eta sigma_s/sigma_t sqrt(sigma_t^2 - alpha_t^2 sigma_s^2/alpha_s^2)",
-                   "derive.ddim.ddim_step_eta", "ddim.update"),
+                   "derive.ddim.ddim_step_eta", "ddim.update", domain=_vp_domain(a_s, a_t)),
         KernelSpec("ddim_sigma_eta", "ddim", (a_s, s_s, a_t, s_t, eta_), sigma_eta(eta_, a_s, s_s, a_t, s_t),
                    "sigma_eta = eta sigma_s/sigma_t sqrt(sigma_t^2 - alpha_t^2 sigma_s^2/alpha_s^2)",
-                   "derive.ddim.sigma_eta", "ddim.sigma_eta"),
+                   "derive.ddim.sigma_eta", "ddim.sigma_eta", domain=_vp_domain(a_s, a_t)),
     ]

@@ -35,7 +35,7 @@ eps, eps_theta, z = sp.symbols("epsilon epsilon_theta z", real=True)
 def _betas(betas: Sequence) -> list[sp.Expr]:
     if isinstance(betas, (str, bytes)) or len(betas) == 0:
         raise ValueError(f"betas must be a non-empty sequence of values in (0, 1), got {betas!r}")
-    out = [sp.sympify(b) for b in betas]
+    out = [sp.sympify(b, strict=True) for b in betas]
     for b in out:
         if b.is_number and not (0 < b < 1):
             raise ValueError(f"betas must lie in (0, 1), got {b}")
@@ -148,8 +148,21 @@ def prior_kl(abar_T=alphabar_t, xzero=x0) -> sp.Expr:
     return gaussian.kl_normal(sp.sqrt(abar_T) * xzero, 1 - abar_T, 0, 1)
 
 
+def stable_posterior_coefficients() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    """``posterior_coefficients`` with the denominator 1 - alphabar_t written (1 - alphabar_{t-1}) + alphabar_{t-1} beta_t
+    (1 - alphabar_{t-1} is exact in floating point; 1 - (1 - beta_t) alphabar_{t-1} cancels as alphabar_{t-1} -> 1
+    and beta_t -> 0): the same values, certified equal to ``posterior_coefficients``; for the emitted kernels."""
+    one_minus = sp.UnevaluatedExpr(1 - alphabar_prev)       # kept as a unit by the printer (no re-association)
+    den = one_minus + alphabar_prev * beta_t
+    out = (sp.sqrt(alphabar_prev) * beta_t / den, sp.sqrt(1 - beta_t) * one_minus / den, one_minus * beta_t / den)
+    for mine, exact in zip(out, posterior_coefficients()):
+        if sp.simplify(mine.doit() - exact) != 0:   # pragma: no cover - certificate
+            raise AssertionError(f"stable posterior coefficient {mine} differs from {exact}")
+    return out
+
+
 def kernel_specs() -> list[KernelSpec]:
-    c0, ct, var = posterior_coefficients()
+    c0, ct, var = stable_posterior_coefficients()
     return [
         KernelSpec("ancestral_step", "ddpm", (x_t, eps_theta, beta_t, alphabar_t, sigma_t, z), ancestral_step(),
                    "x_{t-1} = (x_t - beta_t/sqrt(1-alphabar_t) eps_theta)/sqrt(1-beta_t) + sigma_t z",

@@ -74,5 +74,12 @@ def kernel_specs() -> list[KernelSpec]:
     args = (x_s, xh_s, xh_u, a_s, s_s, a_u, s_u, a_t, s_t)
     t = pd_targets()
     return [KernelSpec(f"pd_target_{k}", "distill", args, t[k], f"{k}-target of one student step = two DDIM "
-                       f"teacher steps: {sp.sstr(t[k])}", "derive.distill.pd_targets", f"distill.pd_target.{k}")
+                       f"teacher steps: {sp.sstr(t[k])}", "derive.distill.pd_targets", f"distill.pd_target.{k}",
+                       domain=_DOMAIN)
             for k in ("x", "eps", "v")]
+
+
+#: valid inputs of the kernels: a VP path (alpha^2 + sigma^2 = 1) stepped from the noisiest time s through u to t
+#: (alpha_s < alpha_u < alpha_t; the Lemma's denominator alpha_t sigma_s - alpha_s sigma_t is then > 0)
+_DOMAIN = (("sigma_s", sp.sqrt(1 - a_s**2)), ("alpha_u", (a_s, 1)), ("sigma_u", sp.sqrt(1 - a_u**2)),
+           ("alpha_t", (a_u, 1)), ("sigma_t", sp.sqrt(1 - a_t**2)))

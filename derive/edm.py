@@ -106,7 +106,8 @@ def kernel_specs() -> list[KernelSpec]:
     specs += [
         KernelSpec("karras_sigma", "edm", (I, N, SIGMA_MIN, SIGMA_MAX, RHO), karras_sigmas(),
                    "args (i, n, sigma_min, sigma_max, rho): (sigma_max^(1/rho) + i/(n-1)(sigma_min^(1/rho) -"
-                   " sigma_max^(1/rho)))^rho", mod + "karras_sigmas", "edm.schedule"),
+                   " sigma_max^(1/rho)))^rho; valid for n >= 2 steps and 0 <= i <= n - 1", mod + "karras_sigmas", "edm.schedule",
+                   domain=(("n", (2, 1000)), ("i", (0, N - 1)))),
         KernelSpec("edm_euler_step", "edm", (X, DEN, SIGMA, SIGMA_NEXT), euler_step(),
                    "args (x, denoised, sigma, sigma_next): x + (sigma_next - sigma)(x - denoised)/sigma",
                    mod + "euler_step", "edm.euler"),

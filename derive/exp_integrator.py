@@ -150,6 +150,51 @@ def taylor_weight_data(k: int) -> sp.Expr:
     return sp.simplify(sp.integrate(integrand, (LAM, LAM_S, LAM_S + H)))
 
 
+def _phi_taylor(k: int, arg) -> sp.Expr:
+    """sum_{n < PHI_SERIES_TERMS} arg^n/(n+k)!: the Taylor series of phi_k (``phi_series``), in Horner form;
+    truncation below 1e-22 relative for |arg| < PHI_SERIES_RADIUS."""
+    return sp.horner(sp.Add(*[HR**n / sp.factorial(n + k) for n in range(PHI_SERIES_TERMS)])).subs(HR, arg)
+
+
+def _small_h(small: sp.Expr, large: sp.Expr, hh=H) -> sp.Expr:
+    """``small`` for h < PHI_SERIES_RADIUS (the series form, no cancellation as h -> 0), else ``large``."""
+    return sp.Piecewise((small, hh < PHI_SERIES_RADIUS), (large, True))
+
+
+def _certify(small_closed: sp.Expr, large: sp.Expr, exact: sp.Expr, what: str) -> None:
+    """Both branches of a stable weight equal the SymPy integral ``exact`` (the small-h branch with the closed
+    form ``phi(k)`` in place of its series, which tests/test_phi.py checks): the stable forms change the
+    floating-point evaluation, never the value."""
+    for branch in (small_closed, large):
+        if sp.simplify(branch.rewrite(sp.exp) - exact) != 0:   # pragma: no cover - certificate
+            raise AssertionError(f"stable {what} {branch} does not match its integral {exact}")
+
+
+def _psi_stable(k: int, hh=H, final_step: bool = False) -> sp.Expr:
+    """k! psi_k(h) = int_0^h e^{-u} u^k du = k! h^{k+1} e^{-h} phi_{k+1}(h) (003 eq. (9.4.9)): that product with
+    the phi series for h < 2 (the closed form 1 - e^{-h} sum_{j<=k} h^j/j! loses all digits as h -> 0, it is
+    O(h^{k+1})), the closed form for h >= 2 (finite at h = +inf; with ``final_step`` its h^j e^{-h} are 0 at
+    sigma_t = 0)."""
+    large = sp.factorial(k) * (-expm1(-H) - sp.Add(*[H**j * sp.exp(-H) / sp.factorial(j) for j in range(1, k + 1)]))
+    if k == 0:
+        return large.subs(H, hh)
+    _certify(sp.factorial(k) * H**(k + 1) * sp.exp(-H) * phi(k + 1, H), large, sp.factorial(k) * _psi(k), f"psi_{k}")
+    if final_step:
+        large = large.subs({H**j * sp.exp(-H): _tail(j) for j in range(1, k + 1)}, simultaneous=True)
+    return _small_h(sp.factorial(k) * H**(k + 1) * sp.exp(-H) * _phi_taylor(k + 1, H), large).subs(H, hh)
+
+
+def _chi_stable(k: int, final_step: bool = False) -> sp.Expr:
+    """k! chi_k(h) = int_0^h e^{u-h} u^k du = k! h^{k+1} phi_{k+1}(-h): with the phi series for h < 2, else the
+    closed forms -expm1(-h), h + expm1(-h), h (h - 2) - 2 expm1(-h) (no cancellation for h >= 2)."""
+    large = [-expm1(-H), H + expm1(-H), H * (H - 2) - 2 * expm1(-H)][k]
+    if k == 0:
+        return large
+    _certify(sp.factorial(k) * H**(k + 1) * phi(k + 1, -H), large, sp.factorial(k) * _chi(k), f"chi_{k}")
+    out = _small_h(sp.factorial(k) * H**(k + 1) * _phi_taylor(k + 1, -H), large)
+    return _final(out) if final_step else out
+
+
 def _stable_psi_over_hk(k: int, hh=H) -> sp.Expr:
     """psi_k(h)/h^k = -expm1(-h)/h^k - e^{-h} sum_{j=1}^k h^{j-k}/j!: finite at h = +inf (every e^{-h} term
     carries a non-positive power of h); certified equal to the SymPy integral ``_psi(k)/h^k``."""
@@ -175,14 +220,19 @@ def dpm_solver_1(x=X, eps=EPS_S, alpha_s=ALPHA_S, sigma_s=SIGMA_S, alpha_t=ALPHA
                     simultaneous=True)
 
 
-def dpm_solver_2(ratio=R1) -> sp.Expr:
+def dpm_solver_2(ratio=R1, stable: bool = False) -> sp.Expr:
     r"""DPM-Solver-2 in the Taylor form of 003 eq. (9.4.11): eps'(lambda_s) ~ (eps_1 - eps_s)/(r h) with eps_1 the
     model at lambda_s + r h (the stage point, reached by ``dpm_solver_1`` with step r h); the n = 2 truncation
     of 003 eq. (9.4.7):
         x_t = DPM-Solver-1 - (alpha_t sigma_s/alpha_s) psi_1(h) (eps_1 - eps_s)/(r h),
     psi_1(h) = int_0^h e^{-u} u du = e^{-h}(e^h - h - 1) (so the weight is sigma_t (e^h - h - 1)/(r h)).
-    Arguments: x, eps_s, eps_1, alpha_s, sigma_s, alpha_t, h, r."""
-    return dpm_solver_1() - _eps_scale() * _stable_psi_over_hk(1) / ratio * (EPS_1 - EPS_S)
+    Arguments: x, eps_s, eps_1, alpha_s, sigma_s, alpha_t, h, r. ``stable``: psi_1(h)/h written as h e^{-h} phi_2(h)
+    with the phi series for h < 2 (the closed form cancels as h -> 0), for the emitted kernel."""
+    weight = _stable_psi_over_hk(1)
+    if _flag(stable, "stable"):
+        _certify(H * sp.exp(-H) * phi(2, H), weight, _psi(1) / H, "psi_1(h)/h")
+        weight = _small_h(H * sp.exp(-H) * _phi_taylor(2, H), weight)
+    return dpm_solver_1() - _eps_scale() * weight / ratio * (EPS_1 - EPS_S)
 
 
 @functools.cache
@@ -195,11 +245,11 @@ def third_order_ratio() -> sp.Expr:
     return sol[0]
 
 
-def dpm_solver_3() -> sp.Expr:
+def dpm_solver_3(stable: bool = False) -> sp.Expr:
     r"""DPM-Solver-3 (Lu et al. 2022, Alg. 5): stages at lambda_s + h/3 (``dpm_solver_1``) and lambda_s + 2h/3
     (``dpm_solver_2`` with step 2h/3 and ratio 1/2), then ``dpm_solver_2`` with eps_1 = eps at the second stage
     and r = ``third_order_ratio()`` = 2/3. Arguments: x, eps_s, eps_1 (second stage), alpha_s, sigma_s, alpha_t, h."""
-    return dpm_solver_2(third_order_ratio())
+    return dpm_solver_2(third_order_ratio(), stable=_flag(stable, "stable"))
 
 
 # --- DPM-Solver++ (data prediction) ------------------------------------------------------------------
@@ -244,7 +294,7 @@ def dpm_solver_pp_2m(final_step: bool = True) -> sp.Expr:
     At sigma_t = 0 (h = +inf) the extrapolation diverges (r = inf); ``final_step`` defines r = 0 there, i.e. the
     first-order step alpha_t x0_s (diffusers' lower_order_final).
     Arguments: x, x0_s, x0_1, alpha_t, sigma_s, sigma_t, h, h_1."""
-    r = _final(H / H1) if final_step else H / H1
+    r = _final(H / H1) if _flag(final_step, "final_step") else H / H1
     return _data_first((1 + r / 2) * X0_S - r / 2 * X0_1)
 
 
@@ -273,7 +323,32 @@ def _lagrange_weights(order: int, prediction: str) -> tuple[sp.Expr, ...]:
     return tuple(out)
 
 
-def _moment_weights(prediction: str, final_step: bool) -> tuple[sp.Expr, ...]:
+def _newton_stable(order: int, prediction: str) -> tuple[sp.Expr, ...]:
+    """``_newton_coefficients`` in Newton's divided-difference form (d_1 = (y_s - y_1)/h_1, d_2 = (y_1 - y_2)/h_2,
+    P''(0)/2 = (d_1 - d_2)/(h_1 + h_2), P'(0) = d_1 + h_1 P''(0)/2), which rounds only the differences; certified
+    equal to the interpolant's coefficients."""
+    ys = (EPS_S, EPS_1, EPS_2) if prediction == "eps" else (X0_S, X0_1, X0_2)
+    d1 = (ys[0] - ys[1]) / H1
+    if order == 1:
+        out = (ys[0],)
+    elif order == 2:
+        out = (ys[0], d1)
+    else:
+        dd = (d1 - (ys[1] - ys[2]) / H2) / (H1 + H2)
+        out = (ys[0], d1 + H1 * dd, dd)
+    for mine, exact in zip(out, _newton_coefficients(order, prediction)):
+        if sp.simplify(mine - exact) != 0:   # pragma: no cover - certificate
+            raise AssertionError(f"Newton form {mine} does not match the interpolant coefficient {exact}")
+    return out
+
+
+def _flag(value, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def _moment_weights(prediction: str, final_step: bool, stable: bool = False) -> tuple[sp.Expr, ...]:
     """k! times int_0^h kern(u) u^k/k! du for k = 0, 1, 2 (the weights of P(0), P'(0), P''(0)/2), in stable form:
     eps (kern e^{-u}): 1 - e^{-h} sum_{j<=k} h^j/j!, times k!; x0 (kern e^{u-h}): h^k-polynomials and expm1(-h)."""
     if prediction == "eps":
@@ -291,36 +366,45 @@ def _moment_weights(prediction: str, final_step: bool) -> tuple[sp.Expr, ...]:
         generic = mine.subs(SIGMA_T, 1) if final_step else mine
         if sp.simplify(generic.rewrite(sp.exp) - exact) != 0:   # pragma: no cover
             raise AssertionError(f"stable weight {mine} does not match its integral {exact}")
+    if stable:      # the phi-series forms for h < 2 (the forms above cancel catastrophically as h -> 0)
+        make = (lambda k: _psi_stable(k, H, final_step)) if prediction == "eps" else (lambda k: _chi_stable(k, final_step))
+        out = [make(k) for k in range(3)]
     return tuple(out)
 
 
-def dpm_solver_pp_3m(final_step: bool = True) -> sp.Expr:
+def dpm_solver_pp_3m(final_step: bool = True, stable: bool = False) -> sp.Expr:
     r"""DPM-Solver++ 3M derived as a multistep exponential integrator: x0 interpolated by the quadratic Lagrange
     polynomial P in lambda through (lambda_s, x0_s), (lambda_s - h_1, x0_1), (lambda_s - h_1 - h_2, x0_2) and
     sigma_t int e^{lambda} P(lambda) dlambda integrated exactly, in Taylor form (003 ch. 9.5, n = 3):
         x_t = (sigma_t/sigma_s) x + alpha_t [chi_0 P(0) + chi_1 P'(0) + chi_2 P''(0)],
     chi_k = int_0^h e^{u-h} u^k/k! du. ``final_step``: chi_1, chi_2 (which grow like h^k) are 0 at sigma_t = 0.
-    Arguments: x, x0_s, x0_1, x0_2, alpha_t, sigma_s, sigma_t, h, h_1, h_2."""
-    coeffs = _newton_coefficients(3, "x0")
-    weights = _moment_weights("x0", final_step)
+    Arguments: x, x0_s, x0_1, x0_2, alpha_t, sigma_s, sigma_t, h, h_1, h_2. ``stable`` (the emitted kernel):
+    chi_k = h^{k+1} phi_{k+1}(-h) with the phi series for h < 2 and P in Newton's divided-difference form (the
+    closed-form weights cancel catastrophically as h -> 0)."""
+    final_step, stable = _flag(final_step, "final_step"), _flag(stable, "stable")
+    coeffs = _newton_stable(3, "x0") if stable else _newton_coefficients(3, "x0")
+    weights = _moment_weights("x0", final_step, stable)
     return SIGMA_T / SIGMA_S * X + ALPHA_T * sp.Add(*[w * c for w, c in zip(weights, coeffs)])
 
 
 # --- DEIS (noise prediction, Lagrange bases in lambda) ------------------------------------------------
 
-def deis(order: int, final_step: bool = True) -> sp.Expr:
+def deis(order: int, final_step: bool = True, stable: bool = False) -> sp.Expr:
     r"""DEIS of order 1..3 (003 ch. 9.3, with the Lagrange interpolant taken in lambda: lambda-AB-DEIS): eps is
     interpolated through (lambda_s, eps_s), (lambda_s - h_1, eps_1), (lambda_s - h_1 - h_2, eps_2) and
         x_t = (alpha_t/alpha_s) x - alpha_t sum_j eps_j int_{lambda_s}^{lambda_t} e^{-lambda} l_j(lambda) dlambda,
     the coefficients C_j = int_0^h e^{-u} l_j(u) du integrated exactly by SymPy (written in Taylor form with the
     interpolant's derivatives at lambda_s; tests certify equality with the basis integrals). At sigma_t = 0
     (h = +inf) the weights have finite limits; h^j e^{-h} is defined as 0 there. Arguments: x, eps_s, eps_1,
-    eps_2, alpha_s, sigma_s, alpha_t, sigma_t, h, h_1, h_2 (the unused ones of lower orders drop out)."""
+    eps_2, alpha_s, sigma_s, alpha_t, sigma_t, h, h_1, h_2 (the unused ones of lower orders drop out). ``stable``
+    (the emitted kernel): weights k! h^{k+1} e^{-h} phi_{k+1}(h) with the phi series for h < 2, interpolant in
+    Newton's divided-difference form."""
     order = _order(order, "order", 1)
     if order > 3:
         raise ValueError(f"order must be 1, 2 or 3, got {order}")
-    coeffs = _newton_coefficients(order, "eps")
-    weights = _moment_weights("eps", final_step)[:order]
+    final_step, stable = _flag(final_step, "final_step"), _flag(stable, "stable")
+    coeffs = _newton_stable(order, "eps") if stable else _newton_coefficients(order, "eps")
+    weights = _moment_weights("eps", final_step, stable)[:order]
     return ALPHA_T / ALPHA_S * X - _eps_scale() * sp.Add(*[w * c for w, c in zip(weights, coeffs)])
 
 
@@ -351,11 +435,13 @@ def kernel_specs() -> list[KernelSpec]:
                    "args (x, eps_s, alpha_s, sigma_s, alpha_t, h): x_t = (alpha_t/alpha_s) x - (alpha_t sigma_s/alpha_s)"
                    " (1 - e^{-h}) eps_s  [= sigma_t (e^h - 1) eps_s; finite at sigma_t = 0, h = inf]",
                    mod + "dpm_solver_1", "dpm-solver.1"),
-        KernelSpec("dpm_solver_2_step", "dpm_solver", (X, EPS_S, EPS_1, ALPHA_S, SIGMA_S, ALPHA_T, H, R1), dpm_solver_2(),
+        KernelSpec("dpm_solver_2_step", "dpm_solver", (X, EPS_S, EPS_1, ALPHA_S, SIGMA_S, ALPHA_T, H, R1),
+                   dpm_solver_2(stable=True),
                    "args (x, eps_s, eps_1, alpha_s, sigma_s, alpha_t, h, r_1): DPM-Solver-1 - sigma_t (e^h - h - 1)"
                    " (eps_1 - eps_s)/(r_1 h), eps_1 = eps at lambda_s + r_1 h (003 eq. (9.4.11))",
                    mod + "dpm_solver_2", "dpm-solver.2"),
-        KernelSpec("dpm_solver_3_step", "dpm_solver", (X, EPS_S, EPS_1, ALPHA_S, SIGMA_S, ALPHA_T, H), dpm_solver_3(),
+        KernelSpec("dpm_solver_3_step", "dpm_solver", (X, EPS_S, EPS_1, ALPHA_S, SIGMA_S, ALPHA_T, H),
+                   dpm_solver_3(stable=True),
                    "args (x, eps_s, eps_1, alpha_s, sigma_s, alpha_t, h): final stage of DPM-Solver-3, eps_1 = eps at"
                    " lambda_s + 2h/3 (stages: dpm_solver_1_step to h/3, dpm_solver_2_step to 2h/3 with r_1 = 1/2)",
                    mod + "dpm_solver_3", "dpm-solver.3"),
@@ -373,7 +459,7 @@ def kernel_specs() -> list[KernelSpec]:
                    " [(1 + r/2) x0_s - (r/2) x0_1], r = h/h_1, x0_1 the previous step's x0; sigma_t = 0: alpha_t x0_s",
                    mod + "dpm_solver_pp_2m", "dpm-solver-pp.2m"),
         KernelSpec("dpm_solver_pp_3m_step", "dpm_solver", (X, X0_S, X0_1, X0_2, ALPHA_T, SIGMA_S, SIGMA_T, H, H1, H2),
-                   dpm_solver_pp_3m(),
+                   dpm_solver_pp_3m(stable=True),
                    "args (x, x0_s, x0_1, x0_2, alpha_t, sigma_s, sigma_t, h, h_1, h_2): x_t = (sigma_t/sigma_s) x +"
                    " alpha_t sum_j W_j x0_j, W_j = int_0^h e^{u-h} l_j(u) du (quadratic Lagrange basis on 0, -h_1,"
                    " -h_1-h_2); sigma_t = 0: alpha_t x0_s", mod + "dpm_solver_pp_3m", "dpm-solver-pp.3m"),
@@ -386,7 +472,7 @@ def kernel_specs() -> list[KernelSpec]:
                  3: (X, EPS_S, EPS_1, EPS_2, ALPHA_S, SIGMA_S, ALPHA_T, SIGMA_T, H, H1, H2)}
     for k in (1, 2, 3):
         specs.append(KernelSpec(
-            f"deis_{k}_step", "deis", deis_args[k], deis(k),
+            f"deis_{k}_step", "deis", deis_args[k], deis(k, stable=True),
             f"args ({', '.join(a.name for a in deis_args[k])}): x_t = (alpha_t/alpha_s) x - (alpha_t sigma_s/alpha_s)"
             f" sum_j C_j eps_j, C_j = int_0^h e^{{-u}} l_j(u) du, Lagrange basis on the last {k} log-SNR nodes"
             " (eps_1, eps_2 at lambda_s - h_1, lambda_s - h_1 - h_2); sigma_t = 0: the h -> inf limit",

@@ -62,7 +62,7 @@ def _positive(name: str, value):
     """A positive SymPy number or expression; strings are refused (never parsed)."""
     if isinstance(value, (str, bytes)) or not isinstance(value, (int, float, sp.Basic)) or isinstance(value, bool):
         raise TypeError(f"{name} must be a number or SymPy expression > 0, got {type(value).__name__}: {value!r}")
-    val = sp.sympify(value)
+    val = sp.sympify(value, strict=True)
     if val.is_positive is False or (val.is_number and not val > 0):
         raise ValueError(f"{name} must be > 0, got {value!r}")
     return val

@@ -51,7 +51,7 @@ def convert(src: str, dst: str, value, x=_X, alpha=_A, sigma=_S) -> sp.Expr:
     (a v + s x)/(a^2 + s^2) (equal to a v + s x on VP schedules)."""
     _check_name("src", src), _check_name("dst", dst)
     if src == dst:
-        return sp.sympify(value)
+        return sp.sympify(value, strict=True)
     expr = _solved(src)[dst]
     return expr.subs({_U[src]: value, _X: x, _A: alpha, _S: sigma}, simultaneous=True)
 

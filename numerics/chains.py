@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
-from .exact import GaussianMixture, marginal_score
+from .exact import GaussianMixture, _check_fns, _check_key, _check_mix, _check_real, marginal_score
 from .kernels import ScheduleFns, lambdify_jax
 
 Step = Callable[..., jax.Array]
@@ -33,7 +33,7 @@ Step = Callable[..., jax.Array]
 # ------------------------------------------------------------------------------------------ step kernels
 def _compile(module: str, name: str, backend: str) -> Step:
     import importlib
-    if backend not in ("jax", "numpy"):
+    if not isinstance(backend, str) or backend not in ("jax", "numpy"):
         raise ValueError(f"backend must be 'jax' or 'numpy', got {backend!r}")
     specs = importlib.import_module(f"derive.{module}").kernel_specs()
     spec = next(k for k in specs if k.name == name)
@@ -65,6 +65,12 @@ def affine_coefficients(step: Step, x_pos: int, pred_pos: int, noise_pos: int, p
     """(a, b, c) of an affine step f(...) = a x + b pred + c z, by evaluation at unit inputs.
 
     ``params`` maps the other argument positions to values (arrays broadcast)."""
+    _check_step(step, optional=False)
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict mapping argument positions to values, got {params!r}")
+    for name, pos in (("x_pos", x_pos), ("pred_pos", pred_pos), ("noise_pos", noise_pos), *(("params key", k) for k in params)):
+        if isinstance(pos, bool) or not isinstance(pos, (int, np.integer)):
+            raise TypeError(f"{name} must be an integer argument position >= 0, got {pos!r}")
     n_args = len(params) + 3
     if sorted([x_pos, pred_pos, noise_pos, *params]) != list(range(n_args)):
         raise ValueError(f"argument positions must cover 0..{n_args - 1} once, got x={x_pos}, pred={pred_pos}, "
@@ -80,8 +86,30 @@ def affine_coefficients(step: Step, x_pos: int, pred_pos: int, noise_pos: int, p
 
 
 # ------------------------------------------------------------------------------------------ exact chains
+def _check_step(step, optional: bool = True):
+    if (step is None and not optional) or (step is not None and not callable(step)):
+        raise TypeError(f"step must be a step function (a callable kernel){' or None' if optional else ''}, got {step!r}")
+    return step
+
+
+def _float_array(name: str, value) -> np.ndarray:
+    if value is None or isinstance(value, (str, bytes, bool)):
+        raise TypeError(f"{name} must be a real number or array, got {value!r}")
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number or array, got {value!r}") from None
+
+
+def _check_finite(name: str, value) -> np.ndarray:
+    arr = _float_array(name, value)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (in (-inf, inf)), got {value!r}")
+    return arr
+
+
 def _check_positive(name, value):
-    arr = np.asarray(value, dtype=np.float64)
+    arr = _float_array(name, value)
     if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
         raise ValueError(f"{name} must be finite and > 0, got {value!r}")
     return arr
@@ -89,6 +117,8 @@ def _check_positive(name, value):
 
 def eps_hat_coefficients(alpha, sigma, m, v) -> tuple[jax.Array, jax.Array]:
     """(p, q) with E[eps | x_t = x] = p x + q for data N(m, v): p = sigma/(alpha^2 v + sigma^2), q = -p alpha m."""
+    _check_real("alpha", alpha, 0.0), _check_real("sigma", sigma, 0.0), _check_real("m", m)
+    _check_real("v", v, 0.0, strict=True)
     var_t = alpha**2 * v + sigma**2
     p = sigma / var_t
     return p, -p * alpha * m
@@ -99,7 +129,8 @@ def exact_chain(mean0, var0, a, b, c, p, q, d=0.0) -> tuple[np.ndarray, np.ndarr
 
     a, b, c, p, q, d: arrays whose leading axis is the step index (trailing axes broadcast with the state for
     diagonal data). Returns (means, variances) of shape (K + 1, ...), entry 0 the initial law."""
-    arrays = [np.asarray(u, dtype=np.float64) for u in (a, b, c, p, q)]
+    arrays = [_check_finite(name, u) for name, u in zip("abcpq", (a, b, c, p, q))]
+    mean0, var0, d = _check_finite("mean0", mean0), _check_finite("var0", var0), _check_finite("d", d)
     n = arrays[0].shape[0]
     if any(u.ndim == 0 or u.shape[0] != n for u in arrays):
         raise ValueError(f"a, b, c, p, q must share the step axis, got shapes {[u.shape for u in arrays]}")
@@ -117,14 +148,17 @@ def exact_chain(mean0, var0, a, b, c, p, q, d=0.0) -> tuple[np.ndarray, np.ndarr
 
 
 def _check_grid(times) -> np.ndarray:
-    ts = np.asarray(times, dtype=np.float64)
+    ts = _float_array("times", times)
     if ts.ndim != 1 or len(ts) < 2 or not np.all(np.isfinite(ts)) or np.any(np.diff(ts) >= 0):
         raise ValueError(f"times must be a strictly decreasing 1-D grid of at least 2 finite times, got {times!r}")
     return ts
 
 
 def _check_eta(eta) -> float:
-    e = float(eta)
+    e = _float_array("eta", eta)
+    if e.ndim:
+        raise TypeError(f"eta must be a real number in [0, 1], got {eta!r}")
+    e = float(e)
     if not 0 <= e <= 1:
         raise ValueError(f"eta must be in [0, 1], got {eta!r}")
     return e
@@ -133,6 +167,7 @@ def _check_eta(eta) -> float:
 def ddim_coefficients(fns: ScheduleFns, times, eta: float, step: Step | None = None) -> dict:
     """Per-step (a, b, c) of the DDIM step t_k -> t_{k+1} on a decreasing grid, with alpha, sigma of ``fns``."""
     ts, eta = _check_grid(times), _check_eta(eta)
+    _check_fns(fns), _check_step(step)
     step = step or ddim_step_kernel("numpy")
     al, sg = np.asarray(fns.alpha(jnp.asarray(ts))), np.asarray(fns.sigma(jnp.asarray(ts)))
     params = {2: al[1:], 3: sg[1:], 4: al[:-1], 5: sg[:-1], 6: eta}
@@ -145,7 +180,7 @@ def ddim_exact_chain(fns: ScheduleFns, times, eta: float, m, v, step: Step | Non
     """Exact moments of DDIM (any eta) with the exact eps for data N(m, v), started from the exact q(x_{t_0}).
 
     Returns dict(means, variances, exact_means, exact_variances) of shape (K + 1, ...) on the grid ``times``."""
-    _check_positive("v", v)
+    _check_positive("v", v), _check_finite("m", m)
     ts = _check_grid(times)
     co = ddim_coefficients(fns, ts, eta, step)
     m, v = np.asarray(m, dtype=np.float64), np.asarray(v, dtype=np.float64)
@@ -164,6 +199,14 @@ def ddim_convergence_table(fns: ScheduleFns, m, v, etas=(0.0, 1.0), step_counts=
     """Exact-chain error of DDIM against the exact marginals, per eta and step count (uniform grid t_start -> t_end).
 
     Each row: eta, steps, max_var_error (max over steps of |V_chain - V_exact|), final_var_error, max_mean_error."""
+    _check_fns(fns), _check_positive("v", v), _check_finite("m", m)
+    if not 0 < _check_finite("t_end", t_end) < _check_finite("t_start", t_start):
+        raise ValueError(f"times must satisfy 0 < t_end < t_start, got t_start={t_start!r}, t_end={t_end!r}")
+    etas = [_check_eta(e) for e in _sequence("etas", etas)]
+    step_counts = _sequence("step_counts", step_counts)
+    for n in step_counts:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"step_counts must be integers >= 1, got {step_counts!r}")
     rows = []
     for eta in etas:
         for n in step_counts:
@@ -175,6 +218,12 @@ def ddim_convergence_table(fns: ScheduleFns, m, v, etas=(0.0, 1.0), step_counts=
     return rows
 
 
+def _sequence(name: str, value) -> list:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{name} must be a sequence, got {value!r}")
+    return list(value)
+
+
 def ddpm_exact_chain(betas, m, v, variance: str = "posterior", step: Step | None = None) -> dict:
     """Exact moments of DDPM ancestral sampling on betas (beta_1..beta_T) with the exact eps for data N(m, v),
     started from the exact q(x_T); sigma_t^2 = beta_tilde_t ("posterior") or beta_t ("beta") (DDPM Sec. 3.2).
@@ -183,7 +232,8 @@ def ddpm_exact_chain(betas, m, v, variance: str = "posterior", step: Step | None
     bs = _check_positive("betas", betas)
     if bs.ndim != 1 or np.any(bs >= 1):
         raise ValueError(f"betas must be a 1-D array of values in (0, 1), got {betas!r}")
-    if variance not in ("posterior", "beta"):
+    _check_finite("m", m), _check_positive("v", v), _check_step(step)
+    if not isinstance(variance, str) or variance not in ("posterior", "beta"):
         raise ValueError(f"variance must be 'posterior' or 'beta', got {variance!r}")
     step = step or ancestral_step_kernel("numpy")
     ab = np.cumprod(1 - bs)                                   # alphabar_1..alphabar_T
@@ -221,6 +271,7 @@ def ddim_monte_carlo(key: jax.Array, x_init, fns: ScheduleFns, mix: GaussianMixt
                      step: Step | None = None) -> jax.Array:
     """Run DDIM (any eta) from samples ``x_init`` at times[0] down the grid with the exact mixture eps."""
     ts, eta = _check_grid(times), _check_eta(eta)
+    _check_key(key), _check_fns(fns), _check_mix(mix), _check_real("x_init", x_init), _check_step(step)
     step = step or ddim_step_kernel()
     t_now, t_next = jnp.asarray(ts[:-1]), jnp.asarray(ts[1:])
     keys = jax.random.split(key, len(t_now))
@@ -237,6 +288,9 @@ def ddim_monte_carlo(key: jax.Array, x_init, fns: ScheduleFns, mix: GaussianMixt
 def ancestral_monte_carlo(key: jax.Array, x_init, mix: GaussianMixture, betas, step: Step | None = None) -> jax.Array:
     """DDPM ancestral sampling x_T -> x_0 (sigma_t^2 = beta_tilde_t) with the exact mixture eps; x_init ~ q(x_T)."""
     bs = _check_positive("betas", betas)
+    if bs.ndim != 1 or np.any(bs >= 1):
+        raise ValueError(f"betas must be a 1-D array of values in (0, 1), got {betas!r}")
+    _check_key(key), _check_mix(mix), _check_real("x_init", x_init), _check_step(step)
     step = step or ancestral_step_kernel()
     ab = np.cumprod(1 - bs)
     ab_prev = np.concatenate([[1.0], ab[:-1]])
@@ -258,13 +312,14 @@ def annealed_langevin_monte_carlo(key: jax.Array, x_init, mix: GaussianMixture, 
     """Annealed Langevin (003 Algorithm 1): for each noise level (given in the order used), n_inner steps
     x <- x + eta_l score_{sigma_l}(x) + sqrt(2 eta_l) eps with the exact score of p_data * N(0, sigma_l^2).
     A single level with noise 0 is plain Langevin on the data law."""
-    lv = np.asarray(noise_levels, dtype=np.float64)
+    lv = _check_finite("noise_levels", noise_levels)
+    _check_key(key), _check_mix(mix), _check_real("x_init", x_init), _check_step(step)
     etas = _check_positive("step_sizes", step_sizes)
     if lv.ndim != 1 or lv.shape != etas.shape or np.any(lv < 0):
         raise ValueError(f"noise_levels (>= 0) and step_sizes must be 1-D of equal length, got {noise_levels!r}, "
                          f"{step_sizes!r}")
     if isinstance(n_inner, bool) or not isinstance(n_inner, (int, np.integer)) or n_inner < 1:
-        raise ValueError(f"n_inner must be a positive integer, got {n_inner!r}")
+        raise ValueError(f"n_inner must be a positive integer (>= 1), got {n_inner!r}")
     step = step or langevin_step_kernel()
     fns = _additive_fns()
     levels, sizes = np.repeat(lv, n_inner), np.repeat(etas, n_inner)
@@ -281,12 +336,18 @@ def annealed_langevin_monte_carlo(key: jax.Array, x_init, mix: GaussianMixture, 
 def langevin_monte_carlo(key: jax.Array, x_init, mix: GaussianMixture, step_size: float, n_steps: int,
                          step: Step | None = None) -> jax.Array:
     """Unadjusted Langevin on the data law (003 eq. (3.1.5)) with the exact mixture score."""
+    _check_positive("step_size", step_size)
+    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
+        raise ValueError(f"n_steps must be a positive integer (>= 1), got {n_steps!r}")
     return annealed_langevin_monte_carlo(key, x_init, mix, [0.0], [step_size], n_steps, step)
 
 
 def langevin_exact_chain(mean0, var0, m, v, step_size: float, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
     """Exact moments of Langevin on N(m, v): the score -(x - m)/v is affine, pred = score, p = -1/v, q = m/v."""
-    _check_positive("v", v), _check_positive("step_size", step_size)
+    _check_positive("v", v), _check_positive("step_size", step_size), _check_finite("m", m)
+    _check_finite("mean0", mean0), _check_finite("var0", var0)
+    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
+        raise ValueError(f"n_steps must be a positive integer (>= 1), got {n_steps!r}")
     step = langevin_step_kernel("numpy")
     a, b, c, zero = affine_coefficients(step, 0, 1, 3, {2: np.full((n_steps,), float(step_size))})
     return exact_chain(mean0, var0, a, b, c, np.full((n_steps,), -1.0 / v), np.full((n_steps,), m / v), zero)

@@ -25,10 +25,12 @@ _LOG_2PI = float(np.log(2 * np.pi))
 
 
 def _array(name: str, value, ndim: tuple[int, ...]) -> np.ndarray:
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be an array of real numbers, got {value!r}")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of real numbers, got {value!r}") from None
+        raise TypeError(f"{name} must be an array of real numbers, got {value!r}") from None
     if arr.ndim not in ndim or arr.shape[0] == 0:
         raise ValueError(f"{name} must be a non-empty array with ndim in {ndim}, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
@@ -66,6 +68,85 @@ class GaussianMixture:
         return None if self.means.ndim == 1 else self.means.shape[1]
 
 
+# --- argument checks (shared by numerics.simulate, numerics.chains, numerics.flow_exact) -----------------
+
+def _concrete(value) -> bool:
+    return not isinstance(value, jax.core.Tracer)
+
+
+def _check_fns(fns, name: str = "fns") -> ScheduleFns:
+    if not isinstance(fns, ScheduleFns):
+        raise TypeError(f"{name} must be a numerics.kernels.ScheduleFns (from schedule_functions(schedule)), "
+                        f"got {type(fns).__name__}: {fns!r}")
+    return fns
+
+
+def _check_mix(mix, name: str = "mix") -> GaussianMixture:
+    if not isinstance(mix, GaussianMixture):
+        raise TypeError(f"{name} must be a numerics.exact.GaussianMixture, got {type(mix).__name__}: {mix!r}")
+    return mix
+
+
+def _check_real(name: str, value, lower: float | None = None, strict: bool = False):
+    """A real array or scalar (floating dtype if it is an array; Python numbers are accepted), finite and, when
+    concrete, >= lower (> lower with ``strict``). Tracers are checked for dtype only."""
+    if value is None or isinstance(value, (str, bytes, bool)):
+        raise TypeError(f"{name} must be a real number or a float array, got {value!r}")
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and not jnp.issubdtype(dtype, jnp.floating):
+        raise TypeError(f"{name} must have a floating dtype (float32 or float64), got dtype {dtype}")
+    if dtype is None:
+        try:
+            value = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be a real number or a float array, got {value!r}") from None
+    if _concrete(value):
+        arr = np.asarray(value)
+        interval = "(-inf, inf)" if lower is None else (f"({lower}, inf)" if strict else f"[{lower}, inf)")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} must be finite, in {interval}, got {value!r}")
+        if lower is not None and (np.any(arr <= lower) if strict else np.any(arr < lower)):
+            raise ValueError(f"{name} must be in {interval}, got {value!r}")
+    return value
+
+
+def _check_x(x, mix: GaussianMixture, name: str = "x"):
+    """Samples: shape (...,) for 1-D data, (..., d) for d-dim data; real, finite."""
+    x = _check_real(name, x)
+    shape = jnp.shape(x)
+    if mix.dim is not None and (len(shape) == 0 or shape[-1] != mix.dim):
+        raise ValueError(f"{name} must have shape (..., {mix.dim}) for {mix.dim}-dim data, got shape {shape}")
+    return x
+
+
+def _check_t(t, x=None, mix: GaussianMixture | None = None, name: str = "t"):
+    """Time(s) >= 0, broadcastable against the batch shape of x."""
+    t = _check_real(name, t, lower=0.0)
+    if x is not None:
+        batch = jnp.shape(x) if mix is None or mix.dim is None else jnp.shape(x)[:-1]
+        try:
+            jnp.broadcast_shapes(jnp.shape(t), batch)
+        except ValueError:
+            raise ValueError(f"{name} of shape {jnp.shape(t)} does not broadcast against the sample batch shape "
+                             f"{batch}") from None
+    return t
+
+
+def _check_key(key, name: str = "key"):
+    dtype = getattr(key, "dtype", None)
+    ok = dtype is not None and (jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+                                or (dtype == jnp.uint32 and jnp.shape(key)[-1:] == (2,)))
+    if not ok:
+        raise TypeError(f"{name} must be a JAX PRNG key (jax.random.key(seed) or jax.random.PRNGKey(seed)), "
+                        f"got {key!r}")
+    return key
+
+
+def _check_args(x, t, fns, mix):
+    _check_fns(fns), _check_mix(mix)
+    return _check_x(x, mix), _check_t(t, x, mix)
+
+
 def _components(x, t, fns: ScheduleFns, mix: GaussianMixture):
     """Per-component log(w_k N_k(x)) (shape (..., K)), residual alpha m_k - x (..., K, d), variance s_k (..., K)."""
     x = jnp.asarray(x)
@@ -84,12 +165,14 @@ def _components(x, t, fns: ScheduleFns, mix: GaussianMixture):
 
 def marginal_logpdf(x, t, fns: ScheduleFns, mix: GaussianMixture) -> jax.Array:
     """log p_t(x) = logsumexp_k [log w_k + log N(x; alpha_t m_k, s_k(t) I)]; shape = batch shape of x."""
+    x, t = _check_args(x, t, fns, mix)
     logc, _, _ = _components(x, t, fns, mix)
     return logsumexp(logc, axis=-1)
 
 
 def marginal_score(x, t, fns: ScheduleFns, mix: GaussianMixture) -> jax.Array:
     """grad_x log p_t(x) = sum_k r_k (alpha_t m_k - x)/s_k(t) with r = softmax(log w + log N); shape of x."""
+    x, t = _check_args(x, t, fns, mix)
     logc, resid, var = _components(x, t, fns, mix)
     r = jax.nn.softmax(logc, axis=-1)
     score = jnp.sum((r / var)[..., None] * resid, axis=-2)
@@ -98,6 +181,7 @@ def marginal_score(x, t, fns: ScheduleFns, mix: GaussianMixture) -> jax.Array:
 
 def marginal_cdf(x, t, fns: ScheduleFns, mix: GaussianMixture) -> jax.Array:
     """P(X_t <= x) = sum_k w_k Phi((x - alpha_t m_k)/sqrt(s_k(t))) (1-D data only)."""
+    x, t = _check_args(x, t, fns, mix)
     if mix.dim is not None:
         raise ValueError(f"marginal_cdf needs 1-D data (means of shape (K,)), got means of shape {mix.means.shape}")
     x = jnp.asarray(x)
@@ -108,14 +192,17 @@ def marginal_cdf(x, t, fns: ScheduleFns, mix: GaussianMixture) -> jax.Array:
 
 
 def _check_n(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"n must be a positive integer (>= 1), got {n!r}")
+    if n <= 0:
+        raise ValueError(f"n must be a positive integer (>= 1), got {n!r}")
     return int(n)
 
 
 def sample_data(key: jax.Array, n: int, mix: GaussianMixture) -> jax.Array:
     """n draws of x_0: component k ~ Categorical(w), then m_k + sqrt(v_k) z; shape (n,) or (n, d)."""
     n = _check_n(n)
+    _check_key(key), _check_mix(mix)
     k_comp, k_noise = jax.random.split(key)
     with np.errstate(divide="ignore"):
         logw = jnp.asarray(np.log(mix.weights))
@@ -128,6 +215,9 @@ def sample_data(key: jax.Array, n: int, mix: GaussianMixture) -> jax.Array:
 
 def sample_marginal(key: jax.Array, n: int, t, fns: ScheduleFns, mix: GaussianMixture) -> jax.Array:
     """n exact draws of x_t = alpha_t x_0 + sigma_t eps (t a scalar)."""
+    _check_key(key), _check_fns(fns), _check_mix(mix), _check_n(n)
+    if jnp.ndim(_check_t(t)) != 0:
+        raise ValueError(f"t must be a scalar time >= 0, got shape {jnp.shape(t)}")
     k_data, k_eps = jax.random.split(key)
     x0 = sample_data(k_data, n, mix)
     eps = jax.random.normal(k_eps, x0.shape, dtype=x0.dtype)
@@ -140,6 +230,7 @@ def marginal_mean_var(t, fns: ScheduleFns, mix: GaussianMixture) -> tuple[jax.Ar
     Var[x_0] = sum_k w_k (v_k + m_k^2) - (sum_k w_k m_k)^2 (law of total variance). 1-D data:
     scalars; d-dim data: mean (d,) and the diagonal of the covariance (d,).
     """
+    _check_fns(fns), _check_mix(mix), _check_t(t)
     w = mix.weights if mix.dim is None else mix.weights[:, None]
     v = mix.variances if mix.dim is None else mix.variances[:, None]
     mean0 = np.sum(w * mix.means, axis=0)

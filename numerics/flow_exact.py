@@ -29,10 +29,37 @@ from derive import flow_matching as dfm
 from derive import guidance as dguid
 
 from . import stats
-from .exact import GaussianMixture, marginal_cdf, sample_data
+from .exact import (GaussianMixture, _check_fns, _check_key, _check_mix, _check_n, _check_real, marginal_cdf,
+                    sample_data)
 from .kernels import ScheduleFns, lambdify_jax
 
 FALSE_ALARM = 1e-6
+
+
+_SKIP = object()
+
+
+def _check(fns=_SKIP, *, data=None, times=(), positive=(), **reals) -> None:
+    """One place for the argument checks: fns a ScheduleFns; data = (mean, var) with var > 0; times >= 0;
+    ``positive`` values > 0; other reals finite. Traced values are checked for dtype only."""
+    if fns is not _SKIP:
+        _check_fns(fns)
+    if data is not None:
+        _check_real("mean", data[0]), _check_real("var", data[1], 0.0, strict=True)
+    for name, value in times:
+        _check_real(name, value, 0.0)
+    for name, value in positive:
+        _check_real(name, value, 0.0, strict=True)
+    for name, value in reals.items():
+        _check_real(name, value)
+
+
+def _check_steps(n_steps) -> int:
+    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)):
+        raise TypeError(f"n_steps must be a positive integer (>= 1), got {n_steps!r}")
+    if n_steps <= 0:
+        raise ValueError(f"n_steps must be a positive integer (>= 1), got {n_steps!r}")
+    return int(n_steps)
 
 
 def _derivative(fn, t):
@@ -44,6 +71,7 @@ def _derivative(fn, t):
 
 def flow_map(fns: ScheduleFns, mean, var, s, t, x):
     """Psi_{s->t}(x) for N(mean, var) data: alpha_t m + sqrt(V_t / V_s)(x - alpha_s m)."""
+    _check(fns, data=(mean, var), times=(("s", s), ("t", t)), x=x)
     vs = fns.alpha(s) ** 2 * var + fns.sigma(s) ** 2
     vt = fns.alpha(t) ** 2 * var + fns.sigma(t) ** 2
     return fns.alpha(t) * mean + jnp.sqrt(vt / vs) * (x - fns.alpha(s) * mean)
@@ -51,17 +79,20 @@ def flow_map(fns: ScheduleFns, mean, var, s, t, x):
 
 def denoiser(fns: ScheduleFns, mean, var, t, x):
     """E[x_0 | x_t = x] = m + alpha v (x - alpha m) / (alpha^2 v + sigma^2) (Gaussian conjugacy)."""
+    _check(fns, data=(mean, var), times=(("t", t),), x=x)
     a, s2 = fns.alpha(t), fns.sigma(t) ** 2
     return mean + a * var * (x - a * mean) / (a ** 2 * var + s2)
 
 
 def ddim_step(fns: ScheduleFns, s, t, x, xhat):
     """Deterministic DDIM s -> t with an x-prediction: alpha_t xhat + sigma_t (x - alpha_s xhat) / sigma_s."""
+    _check(fns, times=(("s", s), ("t", t)), x=x, xhat=xhat)
     return fns.alpha(t) * xhat + fns.sigma(t) * (x - fns.alpha(s) * xhat) / fns.sigma(s)
 
 
 def pf_velocity(fns: ScheduleFns, mean, var, t, x):
     """v*(x, t) = f x - 1/2 g^2 score with the exact Gaussian score -(x - alpha m)/V."""
+    _check(fns, data=(mean, var), times=(("t", t),), x=x)
     a, s2 = fns.alpha(t), fns.sigma(t) ** 2
     score = -(x - a * mean) / (a ** 2 * var + s2)
     return fns.f(t) * x - 0.5 * fns.g2(t) * score
@@ -73,7 +104,7 @@ def pf_velocity(fns: ScheduleFns, mean, var, t, x):
 def pd_target_kernel(kind: str = "x"):
     """The derived PD target (derive.distill.pd_targets) as a JAX kernel of
     (x_s, x_hat_s, x_hat_u, alpha_s, sigma_s, alpha_u, sigma_u, alpha_t, sigma_t)."""
-    if kind not in ("x", "eps", "v"):
+    if not isinstance(kind, str) or kind not in ("x", "eps", "v"):
         raise ValueError(f"kind must be 'x', 'eps' or 'v', got {kind!r}")
     args = (ddist.x_s, ddist.xh_s, ddist.xh_u, ddist.a_s, ddist.s_s, ddist.a_u, ddist.s_u, ddist.a_t, ddist.s_t)
     return lambdify_jax(ddist.pd_targets()[kind], args)
@@ -85,6 +116,8 @@ def pd_discrepancy(fns: ScheduleFns, mean, var, s, u, t, x, kind: str = "x", per
     The student's x-prediction is the derived target (converted from eps/v with x = (x_s - sigma eps)/alpha or
     x = (alpha x_s - sigma v)/(alpha^2 + sigma^2)), optionally multiplied by (1 + perturb) to show the power of the check.
     """
+    _check(fns, data=(mean, var), times=(("s", s), ("u", u), ("t", t)), x=x, perturb=perturb)
+    pd_target_kernel(kind)
     xh_s = denoiser(fns, mean, var, s, x)
     x_u = ddim_step(fns, s, u, x, xh_s)
     xh_u = denoiser(fns, mean, var, u, x_u)
@@ -115,6 +148,8 @@ def consistency_check(fns: ScheduleFns, mean, var, s, u, x, sigma_data, eps_boun
       F* = (f* - c_skip x)/c_out reproduces f*, and at s = eps_boundary f_theta(x, eps) = x for any F.
     ``perturb`` scales f* at s by (1 + perturb) (power of the check). Returns the max residual.
     """
+    _check(fns, data=(mean, var), times=(("s", s), ("u", u)), positive=(("sigma_data", sigma_data),
+           ("eps_boundary", eps_boundary)), x=x, perturb=perturb)
     fstar_s = flow_map(fns, mean, var, s, 0.0, x) * (1.0 + perturb)
     x_u = flow_map(fns, mean, var, s, u, x)
     fstar_u = flow_map(fns, mean, var, u, 0.0, x_u)
@@ -137,6 +172,7 @@ def _ctm_kernels():
 def ctm_check(fns: ScheduleFns, mean, var, s, u, t, x, perturb: float = 0.0):
     """CTM (003 eqs. (11.4.1)-(11.4.2)) on an EDM-like time axis: with the derived g*, G(x, s, t) = Psi_{s->t}(x), and
     jumps compose, G(G(x, s, u), u, t) = G(x, s, t) (semigroup (11.2.1)). Returns the max residual."""
+    _check(fns, data=(mean, var), times=(("s", s), ("u", u), ("t", t)), x=x, perturb=perturb)
     jump, residual = _ctm_kernels()
 
     def big_g(xx, a, b):
@@ -152,6 +188,10 @@ def meanflow_check(fns: ScheduleFns, mean, var, s, t, x, n_nodes: int = 40, pert
     """MeanFlow (003 §11.5): h*(x, s, t) = (Psi_{s->t}(x) - x)/(t - s) against two independent routes:
     Gauss–Legendre quadrature of (1/(t - s)) int_s^t v*(x_u, u) du along the exact trajectory, and the identity
     h* = v*(x, s) - (s - t)(d_x h* v* + d_s h*) with the derivative by jax.jvp. Returns the max residual."""
+    _check(fns, data=(mean, var), times=(("s", s), ("t", t)), x=x, perturb=perturb)
+    if isinstance(n_nodes, bool) or not isinstance(n_nodes, (int, np.integer)) or n_nodes < 1:
+        raise ValueError(f"n_nodes must be a positive integer (>= 1), got {n_nodes!r}")
+
     def h(xx, ss):
         return (flow_map(fns, mean, var, ss, t, xx) - xx) / (t - ss) * (1.0 + perturb)
 
@@ -169,6 +209,10 @@ def meanflow_check(fns: ScheduleFns, mean, var, s, t, x, n_nodes: int = 40, pert
 
 def mixture_denoiser(fns: ScheduleFns, mix: GaussianMixture, t, x):
     """E[x_0 | x_t = x] for 1-D mixture data: responsibilities times per-component conjugate posterior means."""
+    _check(fns, times=(("t", t),), x=x)
+    _check_mix(mix)
+    if mix.dim is not None:
+        raise ValueError(f"mix must be 1-D data (means of shape (K,)), got means of shape {mix.means.shape}")
     a, s2 = fns.alpha(t), fns.sigma(t) ** 2
     var = a ** 2 * mix.variances + s2
     xk = x[..., None]
@@ -186,6 +230,8 @@ def _v_from_x0():
 
 def fm_velocity(fns: ScheduleFns, mix: GaussianMixture, t, x):
     """Marginal FM velocity (003 eq. (5.2.10)) through the derived v_from_x0 conversion and the exact denoiser."""
+    _check(fns, times=(("t", t),), x=x)
+    _check_mix(mix)
     return _v_from_x0()(x, fns.alpha(t), fns.sigma(t), _derivative(fns.alpha, t), _derivative(fns.sigma, t),
                         mixture_denoiser(fns, mix, t, x))
 
@@ -196,8 +242,10 @@ def fm_euler_sample(key, n: int, n_steps: int, fns: ScheduleFns, mix: GaussianMi
 
     The velocity uses the mixture ``velocity_mix`` (default: the data mixture; another mixture gives a wrong field,
     for power checks). Returns the samples at t_end."""
-    if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps <= 0:
-        raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
+    _check_steps(n_steps), _check_key(key), _check_n(n), _check_fns(fns), _check_mix(mix)
+    if velocity_mix is not None:
+        _check_mix(velocity_mix, "velocity_mix")
+    _check(times=(("t_start", t_start), ("t_end", t_end)))
     vmix = mix if velocity_mix is None else velocity_mix
     k0, k1 = jax.random.split(key)
     x_init = fns.alpha(t_start) * sample_data(k0, n, mix) + fns.sigma(t_start) * jax.random.normal(k1, (n,))
@@ -213,6 +261,7 @@ def fm_euler_sample(key, n: int, n_steps: int, fns: ScheduleFns, mix: GaussianMi
 def fm_euler_test(key, n: int, n_steps: int, fns: ScheduleFns, mix: GaussianMixture, velocity_mix=None,
                   alpha: float = FALSE_ALARM) -> stats.TestResult:
     """KS test of the Euler FM samples at t = 0 against the data mixture's CDF at false-alarm rate ``alpha``."""
+    stats._check_alpha(alpha)
     xs = np.asarray(fm_euler_sample(key, n, n_steps, fns, mix, velocity_mix))
     return stats.ks_one_sample(xs, lambda q: np.asarray(marginal_cdf(jnp.asarray(q), 0.0, fns, mix)), alpha)
 
@@ -228,6 +277,9 @@ def guided_sample(key, n: int, fns: ScheduleFns, mean, var, obs, lik_var, scale,
     """Guided PF-ODE samples at t1 (RK4) with the derived score grad log p_t(x) + w grad log p_t(y|x) (eq. (8.2.3)),
     started from the exact noised tilted law at t0 (the tilted Gaussian of derive.guidance pushed forward)."""
     from .simulate import pf_ode_flow
+    _check_key(key), _check_n(n), _check_steps(n_steps)
+    _check(fns, data=(mean, var), times=(("t0", t0), ("t1", t1)), positive=(("lik_var", lik_var),), obs=obs)
+    _check_scale(scale)
     score = _guided_score_kernel()
     mt, vt = tilted_moments(mean, var, obs, lik_var, scale)
     a0, s0 = fns.alpha(t0), fns.sigma(t0)
@@ -235,6 +287,11 @@ def guided_sample(key, n: int, fns: ScheduleFns, mean, var, obs, lik_var, scale,
     dummy = GaussianMixture(np.array([1.0]), np.array([float(mean)]), np.array([float(var)]))
     return pf_ode_flow(x_init, fns, dummy, t0, t1, n_steps,
                        score=lambda xx, tt: score(scale, fns.alpha(tt), fns.sigma(tt), xx, mean, var, obs, lik_var))
+
+
+def _check_scale(scale) -> None:
+    """The guidance scale w of p(x) p(y|x)^w: a real number >= 0 (the tilted law is a proper Gaussian)."""
+    _check_real("scale", scale, 0.0)
 
 
 @functools.cache
@@ -247,6 +304,8 @@ def _tilted_kernels():
 
 def tilted_moments(mean, var, obs, lik_var, scale):
     """Mean and variance of p(x) p(y|x)^w (derive.guidance.tilted_density)."""
+    _check(data=(mean, var), positive=(("lik_var", lik_var),), obs=obs)
+    _check_scale(scale)
     km, kv = _tilted_kernels()
     return km(mean, var, obs, lik_var, scale), kv(mean, var, obs, lik_var, scale)
 
@@ -254,6 +313,7 @@ def tilted_moments(mean, var, obs, lik_var, scale):
 def guided_test(key, n: int, fns: ScheduleFns, mean, var, obs, lik_var, scale, t1=1e-3,
                 alpha: float = FALSE_ALARM) -> stats.TestResult:
     """KS test of guided samples at t1 against the tilted density pushed to t1, N(alpha m_w, alpha^2 v_w + sigma^2)."""
+    stats._check_alpha(alpha)
     xs = np.asarray(guided_sample(key, n, fns, mean, var, obs, lik_var, scale, t1=t1))
     mt, vt = (float(q) for q in tilted_moments(mean, var, obs, lik_var, scale))
     a, s = float(fns.alpha(t1)), float(fns.sigma(t1))
@@ -265,6 +325,9 @@ def guided_moments(fns: ScheduleFns, mean, var, obs, lik_var, scale, t0=1.0, t1=
     """Exact law of the guided PF-ODE output: the derived guided score is affine in x, so the ODE dx/dt = A(t) x + B(t)
     is linear and a Gaussian start N(mu, V) stays Gaussian with mu' = A mu + B, V' = 2 A V (integrated by RK4 in
     ``n_steps`` steps, error O(dt^4)). Starts from the same noised tilted law as ``guided_sample``."""
+    _check_steps(n_steps)
+    _check(fns, data=(mean, var), times=(("t0", t0), ("t1", t1)), positive=(("lik_var", lik_var),), obs=obs)
+    _check_scale(scale)
     score = _guided_score_kernel()
 
     def coeffs(tt):

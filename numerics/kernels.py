@@ -78,6 +78,9 @@ def lambdify_jax(expr: sp.Basic, args: Sequence[sp.Symbol] | sp.Symbol,
     Raises TypeError for non-SymPy input, ValueError for free symbols not in ``args``, undefined
     functions, or functions JAX cannot trace.
     """
+    if functions is not None and not (isinstance(functions, dict) and all(
+            isinstance(k, str) and callable(f) for k, f in functions.items())):
+        raise TypeError(f"lambdify_jax: functions must be None or a dict of name -> callable, got {functions!r}")
     functions = dict(functions or {})
     args = _check_args(expr, args, frozenset(functions))
     key = (sp.srepr(expr), tuple(a.name for a in args), tuple(sorted((k, id(v)) for k, v in functions.items())))
@@ -133,6 +136,6 @@ def schedule_functions(schedule: Schedule) -> ScheduleFns:
 def _schedule_functions(schedule: Schedule) -> ScheduleFns:
     exprs = (schedule.alpha_expr, schedule.sigma_expr, schedule.drift_coeff(), schedule.diffusion_sq())
     try:
-        return ScheduleFns(*(lambdify_jax(sp.sympify(e), (_t,)) for e in exprs))
+        return ScheduleFns(*(lambdify_jax(sp.sympify(e, strict=True), (_t,)) for e in exprs))
     except ValueError as exc:
         raise ValueError(f"schedule {schedule.name!r} cannot be compiled: {exc}") from exc

@@ -32,15 +32,30 @@ def _coefficients(k: int) -> tuple[float, ...]:
 
 
 def _check_k(k) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= 3:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"k must be the integer 1, 2 or 3, got {k!r}")
+    if not 1 <= k <= 3:
         raise ValueError(f"k must be 1, 2 or 3, got {k!r}")
     return int(k)
+
+
+def _check_h(h) -> jax.Array:
+    """h: real numbers (any real dtype; complex, text and None are refused). NaN propagates, +-inf is valid."""
+    if h is None or isinstance(h, (str, bytes)):
+        raise TypeError(f"h must be a real number or a real array, got {h!r}")
+    try:
+        arr = jnp.asarray(h)
+    except TypeError:
+        raise TypeError(f"h must be a real number or a real array, got {h!r}") from None
+    if not (jnp.issubdtype(arr.dtype, jnp.floating) or jnp.issubdtype(arr.dtype, jnp.integer)):
+        raise TypeError(f"h must be a real number or a real array, got dtype {arr.dtype}")
+    return arr
 
 
 def phi(k: int, h) -> jax.Array:
     """phi_k(h) for k in {1, 2, 3}, elementwise; dtype of ``h`` (float32 or float64; integers become float)."""
     k = _check_k(k)
-    h = jnp.asarray(h)
+    h = _check_h(h)
     if not jnp.issubdtype(h.dtype, jnp.floating):
         h = h.astype(jnp.result_type(float))
     return _phi(k, h)

@@ -18,9 +18,14 @@ AXIS = "samples"
 
 def sample_mesh(devices=None) -> Mesh:
     """A one-axis mesh over ``devices`` (default: every device of every process, ``jax.devices()``)."""
+    if devices is not None and (isinstance(devices, (str, bytes)) or not hasattr(devices, "__iter__")):
+        raise TypeError(f"devices must be None or a sequence of jax devices, got {devices!r}")
     devices = list(jax.devices() if devices is None else devices)
     if not devices:
-        raise ValueError("devices must be a non-empty sequence of jax devices")
+        raise ValueError("devices must be a non-empty sequence of jax devices (got an empty sequence)")
+    bad = [d for d in devices if not isinstance(d, jax.Device)]
+    if bad:
+        raise TypeError(f"devices must be a sequence of jax devices (jax.devices()), got {bad!r}")
     return Mesh(np.array(devices), (AXIS,))
 
 
@@ -31,6 +36,8 @@ def shard_samples(x, mesh: Mesh | None = None) -> jax.Array:
     mesh = sample_mesh() if mesh is None else mesh
     if not isinstance(mesh, Mesh):
         raise TypeError(f"mesh must be a jax.sharding.Mesh, got {type(mesh).__name__}")
+    if x is None or isinstance(x, (str, bytes)):
+        raise TypeError(f"x must be an array with a samples axis, got {x!r}")
     x = jax.numpy.asarray(x)
     if x.ndim == 0:
         raise ValueError("x must have a samples axis (ndim >= 1), got a scalar")

@@ -22,7 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .exact import GaussianMixture, marginal_score, sample_marginal
+from .exact import (GaussianMixture, _check_fns, _check_key, _check_mix, _check_n, _check_real, marginal_score,
+                    sample_marginal)
 from .kernels import ScheduleFns
 
 Drift = Callable[[jax.Array, jax.Array], jax.Array]
@@ -31,11 +32,19 @@ Score = Callable[[jax.Array, jax.Array], jax.Array]
 
 def _check_steps(n_steps) -> int:
     if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps <= 0:
-        raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
+        raise ValueError(f"n_steps must be a positive integer (>= 1), got {n_steps!r}")
     return int(n_steps)
 
 
+def _check_callable(name: str, fn, signature: str, optional: bool = False):
+    if (fn is None and not optional) or (fn is not None and not callable(fn)):
+        raise TypeError(f"{name} must be a callable {signature}{' or None' if optional else ''}, got {fn!r}")
+    return fn
+
+
 def _check_time(value, name: str, allow_zero: bool = False) -> float:
+    if value is None or isinstance(value, (str, bytes, bool)):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
     try:
         val = float(value)
     except (TypeError, ValueError):
@@ -84,7 +93,9 @@ def euler_maruyama(key: jax.Array, x_init, drift: Drift, diffusion: Callable[[ja
         raise ValueError(f"noise_dtype must be float32 or float64, got {noise_dtype!r}")
     n_steps = _check_steps(n_steps)
     t0, t1 = _check_span(t0, t1, allow_zero=True)
-    x_init = jnp.asarray(x_init, dtype=jnp.float64)
+    _check_key(key), _check_callable("drift", drift, "(x, t) -> array")
+    _check_callable("diffusion", diffusion, "t -> array")
+    x_init = jnp.asarray(_check_real("x_init", x_init), dtype=jnp.float64)
     return _em(x_init, key, drift=drift, diffusion=diffusion, t0=t0, dt=(t1 - t0) / n_steps, n_steps=n_steps,
                return_path=return_path, noise_dtype=jnp.dtype(noise_dtype).name)
 
@@ -110,6 +121,7 @@ def _linear_sde(fns: ScheduleFns) -> tuple[Drift, Callable[[jax.Array], jax.Arra
 def forward_sde(key: jax.Array, x_init, fns: ScheduleFns, t0: float, t1: float, n_steps: int, *,
                 return_path: bool = False) -> jax.Array:
     """Euler–Maruyama for the forward SDE dx = f(t) x dt + g(t) dw from t0 to t1 (t0 may be 0)."""
+    _check_fns(fns)
     drift, diffusion = _linear_sde(fns)
     return euler_maruyama(key, x_init, drift, diffusion, t0, t1, n_steps, return_path=return_path)
 
@@ -138,6 +150,8 @@ def pf_ode_flow(x, fns: ScheduleFns, mix: GaussianMixture, t0: float, t1: float,
     by RK4 in ``n_steps`` uniform steps. ``score`` defaults to the exact mixture score."""
     n_steps = _check_steps(n_steps)
     t0, t1 = _check_span(t0, t1, allow_zero=False)
+    _check_fns(fns), _check_mix(mix), _check_callable("score", score, "(x, t) -> array", optional=True)
+    x = _check_real("x", x)
     sc = _default_score(fns, mix, score)
     return _rk4(lambda y, t: fns.f(t) * y - 0.5 * fns.g2(t) * sc(y, t), x, t0, t1, n_steps, return_path)
 
@@ -169,6 +183,8 @@ def reverse_family(key: jax.Array, n: int, fns: ScheduleFns, mix: GaussianMixtur
     T, t_end = _check_time(T, "T"), _check_time(t_end, "t_end")
     if not t_end < T:
         raise ValueError(f"t_end must be < T, got T={T!r}, t_end={t_end!r}")
+    _check_key(key), _check_n(n), _check_fns(fns), _check_mix(mix)
+    _check_callable("score", score, "(x, t) -> array", optional=True)
     k_init, k_path = jax.random.split(key)
     x_T = sample_marginal(k_init, n, T, fns, mix)
     if mesh is not None:

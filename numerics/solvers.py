@@ -44,6 +44,46 @@ class SolverError(ValueError):
     """Bad solver name, step count or data parameters."""
 
 
+def _real(name: str, value, low: float = -math.inf, high: float = math.inf) -> float:
+    """A finite real number in the open interval (low, high), else TypeError / SolverError naming ``name``."""
+    if value is None or isinstance(value, (str, bytes, bool)):
+        raise TypeError(f"{name} must be a real number in ({low}, {high}), got {value!r}")
+    try:
+        val = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number in ({low}, {high}), got {value!r}") from None
+    if not (math.isfinite(val) and low < val < high):
+        raise SolverError(f"{name} must be finite and in ({low}, {high}), got {value!r}")
+    return val
+
+
+def _count(name: str, value, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer >= {low}, got {value!r}")
+    if value < low:
+        raise SolverError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _start(x_start) -> jax.Array:
+    if x_start is None or isinstance(x_start, (str, bytes)):
+        raise TypeError(f"x_start must be a real number or a float array, got {x_start!r}")
+    dtype = getattr(x_start, "dtype", None)
+    if dtype is not None and not jnp.issubdtype(dtype, jnp.floating):
+        raise TypeError(f"x_start must have a floating dtype, got dtype {dtype}")
+    try:
+        arr = np.asarray(x_start, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"x_start must be a real number or a float array, got {x_start!r}") from None
+    if not np.all(np.isfinite(arr)):
+        raise SolverError(f"x_start must be finite, got {x_start!r}")
+    return jnp.asarray(arr)
+
+
+def _data(mean, var) -> tuple[float, float]:
+    return _real("mean", mean), _real("var", var, 0.0)
+
+
 # --- exact model of Gaussian data, derived ------------------------------------------------------------
 
 @functools.cache
@@ -99,10 +139,7 @@ def _kernels() -> _Kernels:
 
 def lambda_grid(n_steps: int, t_end: float = T_END) -> jax.Array:
     """n_steps + 1 log-SNR values, uniform from lambda(t=1) to lambda(t_end) of vp-linear (003 ch. 9.4)."""
-    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
-        raise SolverError(f"n_steps must be a positive integer, got {n_steps!r}")
-    if not 0 < float(t_end) < 1:
-        raise SolverError(f"t_end must be in (0, 1), got {t_end!r}")
+    n_steps, t_end = _count("n_steps", n_steps), _real("t_end", t_end, 0.0, 1.0)
     sch = _schedules.get("vp-linear")
     lam = [float(sch.log_snr(sp.Float(v, 30)).evalf(30)) for v in (1.0, float(t_end))]
     return jnp.linspace(lam[0], lam[1], int(n_steps) + 1)
@@ -217,16 +254,15 @@ def solve(name: str, x_start, n_steps: int, mean: float = 0.5, var: float = 0.2,
         raise SolverError(f"name must be one of {[s for s in SOLVERS if not s.startswith('edm')]}, got {name!r}")
     if warmup not in ("order", "first-order"):
         raise SolverError(f"warmup must be 'order' or 'first-order', got {warmup!r}")
-    if not float(var) > 0:
-        raise SolverError(f"var must be > 0, got {var!r}")
-    return _solve(jnp.asarray(x_start, jnp.float64), *_padded(lambda_grid(n_steps, t_end)), name, float(mean), float(var),
-                  warmup)
+    mean, var = _data(mean, var)
+    return _solve(_start(x_start), *_padded(lambda_grid(n_steps, t_end)), name, mean, var, warmup)
 
 
 def exact(x_start, mean: float = 0.5, var: float = 0.2, t_end: float = T_END) -> jax.Array:
     """The exact PF-ODE flow map from lambda(t=1) to lambda(t_end) for N(mean, var) data."""
+    x_start, (mean, var) = _start(x_start), _data(mean, var)
     lam = lambda_grid(1, t_end)
-    return _exact_fns(float(mean), float(var))[2](jnp.asarray(x_start, jnp.float64), lam[0], lam[1])
+    return _exact_fns(mean, var)[2](x_start, lam[0], lam[1])
 
 
 # --- EDM (alpha = 1, sigma = t) -------------------------------------------------------------------------
@@ -243,8 +279,10 @@ def _edm_denoiser(mean: float, var: float):
 
 def karras_grid(n_steps: int, sigma_min: float = 0.02, sigma_max: float = 20.0, rho: float = 7.0) -> jax.Array:
     """Karras' sigma_i, i = 0..n_steps (derive.edm.karras_sigmas, with n = n_steps + 1 points)."""
-    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
-        raise SolverError(f"n_steps must be a positive integer, got {n_steps!r}")
+    n_steps = _count("n_steps", n_steps)
+    sigma_min, sigma_max, rho = _real("sigma_min", sigma_min, 0.0), _real("sigma_max", sigma_max, 0.0), _real("rho", rho, 0.0)
+    if not sigma_min < sigma_max:
+        raise SolverError(f"sigma_min must be < sigma_max, got sigma_min={sigma_min!r}, sigma_max={sigma_max!r}")
     i = jnp.arange(n_steps + 1, dtype=jnp.float64)
     return _kernels()["karras_sigma"](i, float(n_steps + 1), sigma_min, sigma_max, rho)
 
@@ -269,19 +307,32 @@ def edm_solve(name: str, x_start, n_steps: int, mean: float = 0.5, var: float = 
     """EDM Euler or Heun (``name`` "edm_euler" / "edm_heun") from sigma = 20 to 0.02 on Karras' grid."""
     if name not in ("edm_euler", "edm_heun"):
         raise SolverError(f"name must be 'edm_euler' or 'edm_heun', got {name!r}")
-    return _edm_solve(jnp.asarray(x_start, jnp.float64), *_padded(karras_grid(n_steps)), name == "edm_heun",
-                      float(mean), float(var))
+    x_start, (mean, var) = _start(x_start), _data(mean, var)
+    return _edm_solve(x_start, *_padded(karras_grid(n_steps)), name == "edm_heun", mean, var)
 
 
 def edm_exact(x_start, mean: float = 0.5, var: float = 0.2):
+    x_start, (mean, var) = _start(x_start), _data(mean, var)
     sig = karras_grid(1)
-    return _edm_denoiser(float(mean), float(var))[1](jnp.asarray(x_start, jnp.float64), sig[0], sig[-1])
+    return _edm_denoiser(mean, var)[1](x_start, sig[0], sig[-1])
+
+
+def _steps(steps) -> list[int]:
+    if isinstance(steps, (str, bytes)) or not hasattr(steps, "__iter__"):
+        raise TypeError(f"steps must be a sequence of at least 2 integers >= 1, got {steps!r}")
+    out = [_count("steps[i]", n) for n in steps]
+    if len(out) < 2:
+        raise SolverError(f"steps must be a sequence of at least 2 integers >= 1, got {steps!r}")
+    return out
 
 
 # --- measured orders ------------------------------------------------------------------------------------
 
 def global_errors(name: str, steps=STEPS, warmup: str = "order", seed: int = 0, n_starts: int = 8) -> list[float]:
     """max_i |x_N(x_T^i) - Psi(x_T^i)| over seeded starting points x_T^i ~ N(0, 1)-ish, for each step count."""
+    if not isinstance(name, str) or name not in CLAIMED_ORDERS:
+        raise SolverError(f"name must be one of {list(CLAIMED_ORDERS)}, got {name!r}")
+    _steps(steps), _count("seed", seed, 0), _count("n_starts", n_starts)
     rng = np.random.default_rng(seed)
     start = rng.normal(0.0, 1.0, n_starts) * (20.0 if name.startswith("edm") else 1.0)
     if name.startswith("edm"):
@@ -293,12 +344,21 @@ def global_errors(name: str, steps=STEPS, warmup: str = "order", seed: int = 0, 
 
 def fitted_order(steps, errors) -> float:
     """Least-squares slope of -log(error) against log(steps)."""
+    steps = _steps(steps)
+    try:
+        errs = np.asarray(errors, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"errors must be a sequence of positive numbers, got {errors!r}") from None
+    if errs.shape != (len(steps),) or not np.all(np.isfinite(errs)) or np.any(errs <= 0):
+        raise SolverError(f"errors must be {len(steps)} finite numbers > 0 (one per step count), got {errors!r}")
     slope = np.polyfit(np.log(np.asarray(steps, float)), np.log(np.asarray(errors, float)), 1)[0]
     return float(-slope)
 
 
 def measured_orders(solvers=SOLVERS, steps=STEPS, warmup: str = "order", seed: int = 0) -> list[dict]:
     """One row per solver: name, claimed order, fitted order, step counts and global errors (CSV-able)."""
+    if isinstance(solvers, str):
+        raise TypeError(f"solvers must be a sequence of solver names (one of {list(CLAIMED_ORDERS)}), got {solvers!r}")
     rows = []
     for name in solvers:
         if name not in CLAIMED_ORDERS:

@@ -36,17 +36,38 @@ class TestResult:
 
 
 def _check_alpha(alpha) -> float:
-    a = float(alpha)
+    if alpha is None or isinstance(alpha, (str, bytes, bool)):
+        raise TypeError(f"alpha must be a real number in (0, 1), got {alpha!r}")
+    try:
+        a = float(alpha)
+    except (TypeError, ValueError):
+        raise TypeError(f"alpha must be a real number in (0, 1), got {alpha!r}") from None
     if not 0 < a < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
     return a
 
 
 def _samples(name: str, values, ndim=(1,)) -> np.ndarray:
-    arr = np.asarray(values, dtype=np.float64)
+    if values is None or isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} must be an array of real numbers, got {values!r}")
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of real numbers, got {values!r}") from None
     if arr.ndim not in ndim or arr.shape[0] < 2:
         raise ValueError(f"{name} must have ndim in {ndim} and at least 2 samples, got shape {arr.shape}")
     return arr
+
+
+def _samples_param(name: str, value, shape) -> np.ndarray:
+    """A claimed mean or variance: a real scalar or one value per coordinate (broadcast to ``shape``)."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a real number or an array of shape {shape}, got {value!r}")
+    try:
+        return np.broadcast_to(np.asarray(value, dtype=np.float64), shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number or an array broadcastable to shape {shape}, "
+                         f"got {value!r}") from None
 
 
 def _result(stat: float, p: float, alpha: float, n: int) -> TestResult:
@@ -64,6 +85,8 @@ def ks_one_sample(samples, cdf: Callable, alpha: float = DEFAULT_ALPHA) -> TestR
     probability of a true claim is at most alpha by construction."""
     alpha = _check_alpha(alpha)
     x = _samples("samples", samples)
+    if not callable(cdf):
+        raise TypeError(f"cdf must be a callable mapping an array to CDF values in [0, 1], got {cdf!r}")
     bad = _rejected_nonfinite(x, alpha, len(x))
     if bad is not None:
         return bad
@@ -99,8 +122,9 @@ def moment_z_test(samples, mean, var, alpha: float = DEFAULT_ALPHA) -> TestResul
     if bad is not None:
         return bad
     x2 = x.reshape(n, -1)
-    mu = np.broadcast_to(np.asarray(mean, dtype=np.float64), x2.shape[1:])
-    v = np.broadcast_to(np.asarray(var, dtype=np.float64), x2.shape[1:])
+    mu, v = _samples_param("mean", mean, x2.shape[1:]), _samples_param("var", var, x2.shape[1:])
+    if np.any(~np.isfinite(mu)):
+        raise ValueError(f"mean must be finite, got {mean!r}")
     if np.any(~np.isfinite(v)) or np.any(v <= 0):
         raise ValueError(f"var must be finite and > 0, got {var!r}")
     centred = x2 - x2.mean(axis=0)

@@ -65,8 +65,8 @@ def simulate_claim(claim, form: str, seed: int, samples: int | None):
     fns = kernels.schedule_functions(model.schedule)
     bound = {"S": lambda xx, tt: exact.marginal_score(xx, tt, fns, mix),
              "P": lambda xx, tt: jax.numpy.exp(exact.marginal_logpdf(xx, tt, fns, mix))}
-    drift_fn = kernels.lambdify_jax(sp.sympify(drift.doit()), [X_SYM, T_SYM], bound)
-    diff_fn = kernels.lambdify_jax(sp.sqrt(sp.sympify(diff_sq.doit())), [T_SYM])
+    drift_fn = kernels.lambdify_jax(sp.sympify(drift.doit(), strict=True), [X_SYM, T_SYM], bound)
+    diff_fn = kernels.lambdify_jax(sp.sqrt(sp.sympify(diff_sq.doit(), strict=True)), [T_SYM])
     key_init, key_path = jax.random.split(jax.random.PRNGKey(seed))
     t0, t1 = 0.2, 0.8
     begin, end = (t0, t1) if direction == "forward" else (t1, t0)

@@ -17,7 +17,9 @@ def edm_flow_map(x, s, t, m, v):
     Source claims (pf_ode): 003.ch4.fp.pfode_v, 003.ch4.gauss.pfode, 003.ch4.pfode.pfode.
     Arguments: x, s, t, m, v (arrays broadcast; float32 in gives float32 out).
     """
-    return m + (-m + x)*jax.numpy.sqrt(t**2 + v)/jax.numpy.sqrt(s**2 + v)
+    _c0 = s**2 + v
+    _c1 = jax.numpy.sqrt(t**2 + v)/jax.numpy.sqrt(_c0)
+    return _c1*x + m*(s - t)*(s + t)/(_c0*(_c1 + 1))
 
 
 def edm_velocity(x, t, m, v):
@@ -37,7 +39,9 @@ def ve_flow_map(x, s, t, m, v):
     Source claims (pf_ode): 003.ch4.fp.pfode_v, 003.ch4.gauss.pfode, 003.ch4.pfode.pfode.
     Arguments: x, s, t, m, v (arrays broadcast; float32 in gives float32 out).
     """
-    return m + jax.numpy.sqrt((1/10000)*5000**(2*t) + v)*(-m + x)/jax.numpy.sqrt((1/10000)*5000**(2*s) + v)
+    _c0 = (1/10000)*5000**(2*s) + v
+    _c1 = jax.numpy.sqrt((1/10000)*5000**(2*t) + v)/jax.numpy.sqrt(_c0)
+    return _c1*x + (1/10000)*m*(25000000**s - 25000000**t)/(_c0*(_c1 + 1))
 
 
 def ve_velocity(x, t, m, v):
@@ -57,11 +61,17 @@ def vp_linear_flow_map(x, s, t, m, v):
     Source claims (pf_ode): 003.ch4.fp.pfode_v, 003.ch4.gauss.pfode, 003.ch4.pfode.pfode.
     Arguments: x, s, t, m, v (arrays broadcast; float32 in gives float32 out).
     """
-    _c0 = t**2
-    _c1 = s**2
-    _c2 = -199/20*_c0 - 1/10*t
-    _c3 = -199/20*_c1 - 1/10*s
-    return m*jax.numpy.exp(-199/40*_c0 - 1/20*t) + jax.numpy.sqrt((v*jax.numpy.exp(_c2) - jax.numpy.expm1(_c2))/(v*jax.numpy.exp(_c3) - jax.numpy.expm1(_c3)))*(-m*jax.numpy.exp(-199/40*_c1 - 1/20*s) + x)
+    _c0 = (1/10)*t
+    _c1 = t**2
+    _c2 = (199/20)*_c1
+    _c3 = -_c0 - _c2
+    _c4 = (1/10)*s
+    _c5 = s**2
+    _c6 = (199/20)*_c5
+    _c7 = -_c4 - _c6
+    _c8 = (v*jax.numpy.exp(_c7) - jax.numpy.expm1(_c7))**(-1.0)
+    _c9 = jax.numpy.sqrt(_c8*(v*jax.numpy.exp(_c3) - jax.numpy.expm1(_c3)))
+    return _c8*m*(-jax.numpy.exp(-_c4)*jax.numpy.exp(-_c6) + jax.numpy.exp(-_c0)*jax.numpy.exp(-_c2))/(_c9*jax.numpy.exp(-199/40*_c5 - 1/20*s) + jax.numpy.exp(-199/40*_c1 - 1/20*t)) + _c9*x
 
 
 def vp_linear_velocity(x, t, m, v):

@@ -231,12 +231,8 @@ def vp_cosine_diffusion_sq(t):
     Source claims (schedule.diffusion.vp-cosine): none.
     Arguments: t (arrays broadcast; float32 in gives float32 out).
     """
-    _c0 = (1/252)*jax.numpy.pi
-    _c1 = (1/126)*jax.numpy.pi
-    _c2 = jax.numpy.pi*t
-    _c3 = _c1 + (125/126)*_c2
-    _c4 = jax.numpy.tan(_c0 + (125/252)*_c2)
-    return (125/252)*jax.numpy.pi*(_c4*jax.numpy.cos(_c1) - _c4*jax.numpy.cos(_c3) + jax.numpy.sin(_c3))/jax.numpy.cos(_c0)**2
+    _c0 = jax.numpy.pi*((125/126)*t + 1/126)
+    return (125/252)*jax.numpy.pi*(-(jax.numpy.cos(_c0) - jax.numpy.cos((1/126)*jax.numpy.pi))*jax.numpy.tan(jax.numpy.pi*((125/252)*t + 1/252)) + jax.numpy.sin(_c0))/jax.numpy.cos((1/252)*jax.numpy.pi)**2
 
 
 def vp_cosine_drift_coeff(t):
