@@ -71,7 +71,9 @@ class GaussianMixture:
 # --- argument checks (shared by numerics.simulate, numerics.chains, numerics.flow_exact) -----------------
 
 def _concrete(value) -> bool:
-    return not isinstance(value, jax.core.Tracer)
+    """A value whose numbers can be read here: not a tracer, and not an array spread over other processes'
+    devices (multi-host Monte Carlo: reading it would need a cross-host gather)."""
+    return not isinstance(value, jax.core.Tracer) and getattr(value, "is_fully_addressable", True)
 
 
 def _check_fns(fns, name: str = "fns") -> ScheduleFns:
