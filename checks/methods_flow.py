@@ -196,13 +196,7 @@ def prenormalise(text: str) -> str:
 
 def parse(claim: Claim, form: str) -> tuple[L.Relation, bool]:
     """The claim's relation (document, transcribed or corrected form), parsed after ``prenormalise``."""
-    if form == "corrected":
-        text, parsed = claim.corrected, False
-    elif claim.transcribed:
-        text, parsed = claim.transcribed, False
-    else:
-        left = claim.extra.get("continues", "")
-        text, parsed = (f"{left} {claim.latex}" if left else claim.latex), True
+    text, parsed = V.claim_text(claim, form)
     rel = L.parse_relation(prenormalise(text))
     return L.Relation([_repair(side, rel) for side in rel.sides], rel.ops, rel.atoms), parsed
 

@@ -37,6 +37,7 @@ from derive.data import gaussian
 from derive.symbols import dt as DT, eps as EPS, t as T_SYM, tau as TAU, u as U_SYM, x as X_SYM, x0 as X0_SYM
 
 from . import latex as L
+from . import verify as V
 from .catalogue import Claim
 from .notation import Model, get_notation, interpret
 from .notations_guidance import ANCHOR, OMEGA, S_SYM, T_END
@@ -212,13 +213,7 @@ def prepare(latex: str) -> list[str]:
 
 def relations(claim: Claim, form: str) -> tuple[list[L.Relation], bool]:
     """Parsed relations of the document's (or corrected / transcribed) form; flag: the document's own text."""
-    if form == "corrected":
-        text, parsed = claim.corrected, False
-    elif claim.transcribed:
-        text, parsed = claim.transcribed, False
-    else:
-        left = claim.extra.get("continues", "")
-        text, parsed = (f"{left} {claim.latex}" if left else claim.latex), True
+    text, parsed = V.claim_text(claim, form)
     rows = prepare(text)
     if not rows:
         raise L.LatexError(f"no relation found in {text[:80]!r}")

@@ -28,6 +28,7 @@ import sympy as sp
 from derive import exp_integrator as E
 
 from . import latex as L
+from . import verify as V
 from .catalogue import Claim
 from .verdict import MethodResult
 
@@ -77,13 +78,8 @@ def prenormalise(text: str) -> str:
 
 
 def _relation(claim: Claim, form: str) -> tuple[L.Relation, bool]:
-    if form == "corrected":
-        return L.parse_relation(prenormalise(claim.corrected)), False
-    if claim.transcribed:
-        return L.parse_relation(prenormalise(claim.transcribed)), False
-    left = claim.extra.get("continues", "")
-    text = f"{left} {claim.latex}" if left else claim.latex
-    return L.parse_relation(prenormalise(text)), True
+    text, parsed = V.claim_text(claim, form)
+    return L.parse_relation(prenormalise(text)), parsed
 
 
 def _norm(sub: str) -> str:
@@ -337,7 +333,6 @@ def prenormalised(claim: Claim, form: str, seed: int, samples=None) -> MethodRes
     the claim's LaTeX after ``prenormalise`` (underbraces, c_{\\text{in}}(t), oracle stars): the document's formula
     is still what is parsed."""
     import dataclasses
-    from . import verify as V
     text = {"document": claim.latex, "corrected": claim.corrected}[form]
     if form == "document" and claim.extra.get("continues"):
         text = f"{claim.extra['continues']} {text}"

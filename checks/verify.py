@@ -99,14 +99,22 @@ def _evaluate(expr: sp.Expr, point: dict) -> sp.Expr:
 
 # --- parsing ---------------------------------------------------------------------------------------
 
+def claim_text(claim: Claim, form: str) -> tuple[str, bool]:
+    """The LaTeX of ``form`` ('document' or 'corrected') and whether it is the document's own text: the corrected
+    form; else the transcribed text where the verbatim one cannot be parsed; else the verbatim text, after the
+    chain's left side for a continuation row "&= ..." (field ``continues``)."""
+    if form == "corrected":
+        return claim.corrected, False
+    if claim.transcribed:
+        return claim.transcribed, False
+    left = claim.extra.get("continues", "")
+    return (f"{left} {claim.latex}" if left else claim.latex), True
+
+
 def parse_claim(claim: Claim, form: str) -> tuple[L.Relation, bool]:
     """The relation of ``form`` ('document' or 'corrected'); falls back to the transcribed text."""
-    if form == "corrected":
-        return L.parse_relation(claim.corrected), False
-    if claim.transcribed:   # the verbatim text cannot be parsed, or parse_latex misreads it
-        return L.parse_relation(claim.transcribed), False
-    left = claim.extra.get("continues", "")   # a row "&= ..." continues the chain whose left side is given
-    return L.parse_relation(f"{left} {claim.latex}" if left else claim.latex), True
+    text, parsed = claim_text(claim, form)
+    return L.parse_relation(text), parsed
 
 
 # --- residual builders, one per kind ---------------------------------------------------------------
