@@ -12,12 +12,15 @@ symbols are interpreted in reference models (notation.py), and checked by the me
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import threading
 import time as _time
 
+import mpmath
 import numpy as np
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from derive import fokker_planck, schedules
 from derive.data import Mixture
@@ -94,7 +97,30 @@ def _points(rng: np.random.Generator, model: Model, symbols_: set, n: int) -> li
 
 
 def _evaluate(expr: sp.Expr, point: dict) -> sp.Expr:
+    """``expr`` at ``point`` to 50 digits: compiled to mpmath once per expression (common subexpressions shared),
+    else by SymPy's evalf of the substituted expression (functions mpmath lacks, or a point where the compiled form
+    divides by zero: evalf then reports zoo/nan, which the callers treat as "cannot be evaluated here")."""
+    syms = tuple(sorted(point, key=sp.default_sort_key))
+    fn = _mpmath_function(expr, syms)
+    if fn is not None:
+        try:
+            with mpmath.workdps(DIGITS + 10):
+                value = fn(*(mpmath.mpmathify(str(point[s])) for s in syms))
+            return sp.Float(value, DIGITS) if isinstance(value, mpmath.mpf) else sp.sympify(complex(value))
+        except (ZeroDivisionError, ValueError, TypeError, NameError, OverflowError):
+            pass
     return sp.N(expr.subs(point).doit(), DIGITS)
+
+
+@functools.lru_cache(maxsize=512)
+def _mpmath_function(expr: sp.Expr, syms: tuple):
+    if expr.has(sp.Derivative, sp.Integral, sp.Subs, sp.DiracDelta, sp.Piecewise, AppliedUndef) \
+            or not expr.free_symbols <= set(syms):
+        return None
+    try:
+        return sp.lambdify(syms, expr, modules="mpmath", cse=True)
+    except Exception:   # printing failed (an object mpmath has no name for): evalf decides
+        return None
 
 
 # --- parsing ---------------------------------------------------------------------------------------
@@ -335,13 +361,16 @@ def _time_limit(seconds: int):
         yield
         return
     def handler(signum, frame):
+        # an exception raised while a GC callback or __del__ runs (e.g. JAX's) is printed and dropped by Python:
+        # re-arm, so the simplification is interrupted at the next tick instead of running unbounded
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
         raise _Timeout()
     old = signal.signal(signal.SIGALRM, handler)
-    signal.alarm(seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
-        signal.alarm(0)
+        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
 
 

@@ -74,10 +74,11 @@ def interval(lo, hi, *, open_lo: bool = False, open_hi: bool = False) -> Rule:
     return rule
 
 
-#: a cumulative signal level alpha-bar, a DDIM eta, a VP beta
+#: a cumulative signal level alpha-bar (1 at the data end; OPEN_UNIT where 1 would divide by zero), a DDIM eta, a beta
 UNIT = interval(0, 1, open_lo=True)
+OPEN_UNIT = interval(0, 1, open_lo=True, open_hi=True)
 ETA = interval(0, 1)
-BETA = interval(0, 1, open_lo=True, open_hi=True)
+BETA = OPEN_UNIT
 
 
 def integer(lo: int, hi: int | None = None) -> Rule:
@@ -118,6 +119,22 @@ def SYMBOL(name: str, value) -> sp.Symbol:
     return value
 
 
+def VARIABLES(name: str, value):
+    """A SymPy Symbol, or a non-empty column Matrix of Symbols (the variables a square is completed in)."""
+    if isinstance(value, sp.Symbol) or (isinstance(value, sp.MatrixBase) and value.cols == 1 and value.rows >= 1
+                                        and all(isinstance(v, sp.Symbol) for v in value)):
+        return value
+    raise TypeError(f"{name} must be a SymPy Symbol or a column Matrix of Symbols, got {type(value).__name__}: {value!r}")
+
+
+def optional(rule: Rule) -> Rule:
+    """None (the function's default behaviour) or a value passing ``rule``."""
+    def check(name: str, value):
+        return None if value is None else rule(name, value)
+    check.__doc__ = f"None or: {rule.__doc__}"
+    return check
+
+
 def matrix(*, square: bool = False, spd: bool = False) -> Rule:
     """A non-empty SymPy Matrix (or nested list of numbers/expressions) of finite entries; optionally square, or
     symmetric positive definite (enforced where SymPy can decide it)."""
@@ -125,6 +142,8 @@ def matrix(*, square: bool = False, spd: bool = False) -> Rule:
         if isinstance(value, (str, bytes, bool)) or value is None or isinstance(value, numbers.Number):
             raise TypeError(f"{name} must be a SymPy Matrix or a nested list of expressions, "
                             f"got {type(value).__name__}: {value!r}")
+        if _has_text(value):     # sp.Matrix would sympify text entries: refuse them
+            raise TypeError(f"{name} entries must be SymPy expressions or real numbers, got text in {value!r}")
         try:
             mat = sp.Matrix(value)
         except (TypeError, ValueError, sp.SympifyError) as exc:
@@ -143,6 +162,14 @@ def matrix(*, square: bool = False, spd: bool = False) -> Rule:
         return mat
     rule.__doc__ = "A " + ("symmetric positive definite" if spd else "square" if square else "") + " matrix."
     return rule
+
+
+def _has_text(value) -> bool:
+    if isinstance(value, (str, bytes)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_has_text(v) for v in value)
+    return False
 
 
 MATRIX = matrix()

@@ -21,7 +21,9 @@ import functools
 
 import sympy as sp
 
+from ._validate import EXPR, MIXTURE, NONNEGATIVE, POSITIVE, SCHEDULE, checked
 from .data import Mixture, gaussian
+from .flow_matching import _optional
 from .kernel_spec import KernelSpec
 from .pf_ode import gaussian_flow_map
 from .schedules import Schedule
@@ -57,47 +59,57 @@ def cm_coefficients() -> tuple[sp.Expr, sp.Expr]:
     return sp.simplify(shifted_skip), sp.simplify(shifted_out)
 
 
+@checked(c_skip=EXPR, c_out=EXPR, xx=EXPR, output=EXPR)
 def parameterised(c_skip: sp.Expr, c_out: sp.Expr, xx=x, output=net) -> sp.Expr:
     """f_theta(x, s) = c_skip(s) x + c_out(s) F_theta (003 §11.2.1)."""
     return c_skip * xx + c_out * output
 
 
+@checked(schedule=SCHEDULE, xx=EXPR, time=NONNEGATIVE, mean=EXPR, var=POSITIVE)
 def consistency_function(schedule: Schedule, xx=x, time=s_lvl, mean=m, var=v) -> sp.Expr:
     """f*(x, s) = Psi_{s->0}(x) for N(mean, var) data (003 eq. (11.2.2)): the PF-ODE flow map to t = 0."""
     return gaussian_flow_map(schedule, time, 0, xx, mean, var)
 
 
+@checked(schedule=SCHEDULE, data=_optional(MIXTURE), xx=EXPR, time=NONNEGATIVE)
 def pf_velocity(schedule: Schedule, data: Mixture | None = None, xx=x, time=s_lvl) -> sp.Expr:
-    """v*(x, s) = f(s) x - 1/2 g(s)^2 score (003 eq. (10.1.1)) with the exact score of the data."""
+    """v*(x, s) = f(s) x - 1/2 g(s)^2 score (003 eq. (10.1.1)) with the exact score of the data (default: Gaussian
+    data N(m, v), derive.data.gaussian)."""
     data = gaussian() if data is None else data
     from .symbols import t
     vel = schedule.drift_coeff() * x - schedule.diffusion_sq() / 2 * data.score(schedule, x, t)
     return vel.subs(t, time).subs(x, xx)
 
 
+@checked(alpha_from=POSITIVE, sigma_from=POSITIVE, alpha_to=POSITIVE, sigma_to=NONNEGATIVE)
 def ct_single_point_step(alpha_from, sigma_from, alpha_to, sigma_to) -> sp.Expr:
     """DDIM x_from -> x_to with the single-point prediction x_0 (003 §11.2.1, eq. after (11.2.5)), evaluated at
-    x_from = alpha_from x_0 + sigma_from eps: equals alpha_to x_0 + sigma_to eps (the CT pair)."""
+    x_from = alpha_from x_0 + sigma_from eps: equals alpha_to x_0 + sigma_to eps (the CT pair). Scales > 0, except
+    sigma_to >= 0 (0 at the last step)."""
     from .distill import ddim_x
     from .symbols import eps, x0
     return sp.expand(ddim_x(alpha_from * x0 + sigma_from * eps, x0, alpha_from, sigma_from, alpha_to, sigma_to))
 
 
+@checked(xx=EXPR, start=POSITIVE, end=NONNEGATIVE, residual=EXPR)
 def ctm_jump(xx=x, start=s_lvl, end=t_lvl, residual=g_res) -> sp.Expr:
-    """G(x_s, s, t) = (t/s) x_s + (s - t)/s g (003 eq. (11.4.2))."""
+    """G(x_s, s, t) = (t/s) x_s + (s - t)/s g (003 eq. (11.4.2)); noise levels s > 0, t >= 0."""
     return end / start * xx + (start - end) / start * residual
 
 
+@checked(flow_map=EXPR, xx=EXPR, start=POSITIVE, end=NONNEGATIVE)
 def ctm_residual(flow_map: sp.Expr, xx=x, start=s_lvl, end=t_lvl) -> sp.Expr:
     """g* solved from G(x, s, t) = Psi_{s->t}(x) (003 eq. (11.4.1)): g* = (s Psi - t x)/(s - t)."""
     return sp.simplify(sp.solve(sp.Eq(ctm_jump(xx, start, end, g_res), flow_map), g_res)[0])
 
 
+@checked(flow_map=EXPR, xx=EXPR, start=NONNEGATIVE, end=NONNEGATIVE)
 def meanflow_average_velocity(flow_map: sp.Expr, xx=x, start=s_lvl, end=t_lvl) -> sp.Expr:
     """h*(x_s, s, t) = (1/(t - s)) int_s^t v* du = (Psi_{s->t}(x_s) - x_s)/(t - s) (003 §11.5.1)."""
     return (flow_map - xx) / (end - start)
 
 
+@checked(schedule=SCHEDULE, mean=EXPR, var=POSITIVE)
 def meanflow_identity_residual(schedule: Schedule, mean=m, var=v) -> sp.Expr:
     """h* - [v*(x, s) - (s - t)(d_x h* v* + d_s h*)] for N(mean, var) data (003 §11.5.1); simplifies to 0."""
     flow = gaussian_flow_map(schedule, s_lvl, t_lvl, x, mean, var)

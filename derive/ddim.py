@@ -19,10 +19,15 @@ import functools
 import sympy as sp
 
 from . import gaussian, schedules
+from ._validate import ETA, EXPR, NONNEGATIVE, POSITIVE, checked, sequence_of
 from .kernel_spec import KernelSpec
 from .symbols import t as _t, x0 as _x0, z as _z
 
 _k, _l = sp.symbols("k l", real=True)
+
+#: one step t -> s: signal scales alpha > 0 (x0_hat divides by alpha_t), noise scales sigma_t > 0 (it divides) and
+#: sigma_s >= 0 (a last step may reach the data, sigma_s = 0); the noise std sigma_noise >= 0
+_STEP = dict(alpha_s=POSITIVE, sigma_s=NONNEGATIVE, alpha_t=POSITIVE, sigma_t=POSITIVE)
 
 
 @functools.cache
@@ -42,6 +47,7 @@ def _family_solution():
     return (a_s, s_s, a_t, s_t, sn), a_s - l_expr * a_t, l_expr
 
 
+@checked(**_STEP, sigma_noise=NONNEGATIVE)
 def family_coefficients(alpha_s, sigma_s, alpha_t, sigma_t, sigma_noise=0) -> tuple[sp.Expr, sp.Expr]:
     r"""(k, l) with q_sigma(x_s | x_t, x_0) = N(k x_0 + l x_t, sigma_noise^2), solved from marginal preservation.
 
@@ -49,16 +55,18 @@ def family_coefficients(alpha_s, sigma_s, alpha_t, sigma_t, sigma_noise=0) -> tu
     l = sqrt(sigma_s^2 - sigma_noise^2)/sigma_t, k = alpha_s - l alpha_t.
     """
     syms, k_expr, l_expr = _family_solution()
-    sub = dict(zip(syms, map(sp.sympify, (alpha_s, sigma_s, alpha_t, sigma_t, sigma_noise))))
+    sub = dict(zip(syms, (alpha_s, sigma_s, alpha_t, sigma_t, sigma_noise)))
     return k_expr.subs(sub, simultaneous=True), l_expr.subs(sub, simultaneous=True)
 
 
+@checked(x=EXPR, eps=EXPR, alpha_t=POSITIVE, sigma_t=NONNEGATIVE)
 def x0_from_eps(x, eps, alpha_t, sigma_t) -> sp.Expr:
     """x0_hat = (x_t - sigma_t eps)/alpha_t, solved from x_t = alpha_t x_0 + sigma_t eps (001 eq. (9))."""
     sol = sp.solve(sp.Eq(x, alpha_t * _x0 + sigma_t * eps), _x0)
     return sol[0]
 
 
+@checked(x=EXPR, eps=EXPR, **_STEP, sigma_noise=NONNEGATIVE, noise=EXPR)
 def ddim_step(x, eps, alpha_s, sigma_s, alpha_t, sigma_t, sigma_noise=0, noise=_z) -> sp.Expr:
     r"""One DDIM step t -> s (001 eq. (12); 000 eq. (58)-(60)):
     x_s = alpha_s x0_hat + sqrt(sigma_s^2 - sigma_noise^2) eps + sigma_noise z,  x0_hat = (x - sigma_t eps)/alpha_t.
@@ -74,7 +82,6 @@ def ddim_step(x, eps, alpha_s, sigma_s, alpha_t, sigma_t, sigma_noise=0, noise=_
     out = alpha_s * x0_hat + sp.powsimp(l * sigma_t) * eps
     if sp.expand(out - mean) != 0:  # pragma: no cover - certificate of the regrouping
         raise AssertionError("ddim_step regrouping certificate failed")
-    sigma_noise = sp.sympify(sigma_noise, strict=True)
     return out if sigma_noise == 0 else out + sigma_noise * noise
 
 
@@ -92,6 +99,7 @@ def _markov_noise_sq():
     return (a_s, s_s, a_t, s_t), sp.factor(sol[0])
 
 
+@checked(**_STEP)
 def markov_noise(alpha_s, sigma_s, alpha_t, sigma_t) -> sp.Expr:
     r"""The noise std making the family Markovian (eta = 1): q_sigma(x_t | x_s, x_0) must not depend on x_0.
 
@@ -101,28 +109,33 @@ def markov_noise(alpha_s, sigma_s, alpha_t, sigma_t) -> sp.Expr:
     eq. (16) with eta = 1, quoted unnumbered in 001; 001's DDPM posterior variance (line 57); 003 eq. (9.2.5)
     with pi the true posterior)."""
     syms, expr = _markov_noise_sq()
-    sub = dict(zip(syms, map(sp.sympify, (alpha_s, sigma_s, alpha_t, sigma_t))))
+    sub = dict(zip(syms, (alpha_s, sigma_s, alpha_t, sigma_t)))
     return sp.sqrt(expr.subs(sub, simultaneous=True))
 
 
+@checked(eta=ETA, **_STEP)
 def sigma_eta(eta, alpha_s, sigma_s, alpha_t, sigma_t) -> sp.Expr:
     """sigma_t(eta) = eta * (Markovian noise std) (DDIM paper eq. (16), unnumbered in 001): eta = 0 is DDIM, 1 is DDPM."""
-    return sp.sympify(eta, strict=True) * markov_noise(alpha_s, sigma_s, alpha_t, sigma_t)
+    return eta * markov_noise(alpha_s, sigma_s, alpha_t, sigma_t)
 
 
+@checked(x=EXPR, eps=EXPR, **_STEP, eta=ETA, noise=EXPR)
 def ddim_step_eta(x, eps, alpha_s, sigma_s, alpha_t, sigma_t, eta, noise=_z) -> sp.Expr:
     """``ddim_step`` with sigma_noise = sigma_eta(eta, ...) (001 eq. (12) with sigma_t(eta))."""
     return ddim_step(x, eps, alpha_s, sigma_s, alpha_t, sigma_t, sigma_eta(eta, alpha_s, sigma_s, alpha_t, sigma_t),
-                     noise) if sp.sympify(eta, strict=True) != 0 else ddim_step(x, eps, alpha_s, sigma_s, alpha_t, sigma_t)
+                     noise) if eta != 0 else ddim_step(x, eps, alpha_s, sigma_s, alpha_t, sigma_t)
 
 
+@checked(**_STEP, sigma_noise=NONNEGATIVE, mean_t=EXPR, var_t=NONNEGATIVE)
 def family_marginal(alpha_s, sigma_s, alpha_t, sigma_t, sigma_noise, mean_t, var_t) -> tuple[sp.Expr, sp.Expr]:
     """Induction step of Lemma 1 (001 eqs. (22)-(28)): if x_t | x_0 ~ N(mean_t, var_t), then x_s | x_0 under the
     family conditional has mean k x_0 + l mean_t and variance l^2 var_t + sigma_noise^2 (Gaussian push-forward)."""
     k, l = family_coefficients(alpha_s, sigma_s, alpha_t, sigma_t, sigma_noise)
-    return gaussian.linear_push(mean_t, var_t, l, k * _x0, sp.sympify(sigma_noise, strict=True)**2)
+    return gaussian.linear_push(mean_t, var_t, l, k * _x0, sigma_noise**2)
 
 
+@checked(alphas=sequence_of(POSITIVE), sigmas=sequence_of(NONNEGATIVE),
+         noises=sequence_of(NONNEGATIVE, min_len=0))
 def family_chain_marginals(alphas, sigmas, noises) -> list[tuple[sp.Expr, sp.Expr]]:
     """Run the induction from the last index down: start at q(x_T | x_0) = N(alphas[-1] x_0, sigmas[-1]^2), apply
     ``family_marginal`` with noises[i] for the step i+1 -> i; returns the (mean, variance) of x_i | x_0 for every i."""
@@ -151,6 +164,7 @@ def pf_ode_reparam_velocity() -> sp.Expr:
     return sp.simplify(dxbar / dsbar)
 
 
+@checked(x=EXPR, eps=EXPR, **_STEP)
 def euler_reparam_step(x, eps, alpha_s, sigma_s, alpha_t, sigma_t) -> sp.Expr:
     """One Euler step of d xbar = v d sigmabar from sigmabar_t to sigmabar_s, mapped back with x = alpha xbar
     (003 eq. (9.2.2)); with v = ``pf_ode_reparam_velocity`` (which simplifies to eps) it equals the eta = 0 DDIM step."""
@@ -159,6 +173,7 @@ def euler_reparam_step(x, eps, alpha_s, sigma_s, alpha_t, sigma_t) -> sp.Expr:
     return alpha_s * xbar_s
 
 
+@checked(**_STEP, sigma_noise=POSITIVE)
 def family_kl_eps_weight(alpha_s, sigma_s, alpha_t, sigma_t, sigma_noise) -> sp.Expr:
     r"""w with KL(q_sigma(x_s|x_t,x_0) || q_sigma(x_s|x_t,f_theta(x_t))) = w (eps - eps_theta)^2 (001 eqs. (30)-(32)).
 

@@ -21,7 +21,12 @@ from collections.abc import Sequence
 import sympy as sp
 
 from . import gaussian
+from ._validate import BETA, EXPR, NONNEGATIVE, OPEN_UNIT, POSITIVE, UNIT, checked, integer, sequence_of
 from .kernel_spec import KernelSpec
+
+#: alphabar_t for t >= 1 (a product of factors 1 - beta_s in (0, 1)) lies in OPEN_UNIT = (0, 1); UNIT
+#: (0, 1] also admits alphabar_0 = 1
+_BETAS = sequence_of(BETA)
 
 beta_t = sp.Symbol("beta_t", positive=True)
 alpha_t = sp.Symbol("alpha_t", positive=True)             #: DDPM's alpha_t = 1 - beta_t (used while simplifying)
@@ -32,35 +37,29 @@ x_t, x_prev, x0 = sp.symbols("x_t x_tm1 x_0", real=True)
 eps, eps_theta, z = sp.symbols("epsilon epsilon_theta z", real=True)
 
 
-def _betas(betas: Sequence) -> list[sp.Expr]:
-    if isinstance(betas, (str, bytes)) or len(betas) == 0:
-        raise ValueError(f"betas must be a non-empty sequence of values in (0, 1), got {betas!r}")
-    out = [sp.sympify(b, strict=True) for b in betas]
-    for b in out:
-        if b.is_number and not (0 < b < 1):
-            raise ValueError(f"betas must lie in (0, 1), got {b}")
-    return out
-
-
+@checked(betas=_BETAS)
 def alphabar(betas: Sequence) -> sp.Expr:
     """alphabar_t = prod_{s<=t} (1 - beta_s) (001 eq. (4) context; DDPM eq. (4))."""
-    return sp.Mul(*[1 - b for b in _betas(betas)])
+    return sp.Mul(*[1 - b for b in betas])
 
 
+@checked(betas=_BETAS, start=EXPR)
 def forward_marginal(betas: Sequence, start=x0) -> tuple[sp.Expr, sp.Expr]:
     """(mean, variance) of x_T | x_0 by composing x_t = sqrt(1 - beta_t) x_{t-1} + sqrt(beta_t) eps_t step by step
     (000 eqs. (40)-(41), (52)-(53); 001 eq. (4)); equals (sqrt(alphabar_T) x_0, 1 - alphabar_T)."""
     mean, var = start, sp.Integer(0)
-    for b in _betas(betas):
+    for b in betas:
         mean, var = gaussian.linear_push(mean, var, sp.sqrt(1 - b), 0, b)
     return mean, sp.expand(var)
 
 
+@checked(xt=EXPR, xzero=EXPR, beta=BETA, abar_prev=OPEN_UNIT)
 def posterior(xt=x_t, xzero=x0, beta=beta_t, abar_prev=alphabar_prev) -> tuple[sp.Expr, sp.Expr]:
     r"""(mean, variance) of q(x_{t-1} | x_t, x_0) by Bayes' rule with prior q(x_{t-1}|x_0) = N(sqrt(abar_prev) x_0,
     1 - abar_prev) and likelihood q(x_t|x_{t-1}) = N(sqrt(1 - beta) x_{t-1}, beta) (DDPM eq. (7) as quoted
     in 001, and 001's appendix derivation; 003 eq. (2.2.4); 000 eq. (54)).
-    Variance = beta_tilde = (1 - abar_prev) beta / (1 - abar_t)."""
+    Variance = beta_tilde = (1 - abar_prev) beta / (1 - abar_t). beta, abar_prev in (0, 1) (t >= 2; at t = 1,
+    abar_prev = 1 and the posterior is the point mass at x_0)."""
     return gaussian.bayes_linear(sp.sqrt(abar_prev) * xzero, 1 - abar_prev, sp.sqrt(1 - beta), 0, beta, xt)
 
 
@@ -73,6 +72,7 @@ def posterior_coefficients() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
     return tuple(sp.factor(sp.simplify(e)).subs(alpha_t, 1 - beta_t) for e in (c0, ct, var))
 
 
+@checked(alpha_s=POSITIVE, sigma_s=POSITIVE, alpha_t=POSITIVE, sigma_t_=POSITIVE, xt=EXPR, xzero=EXPR)
 def posterior_general(alpha_s, sigma_s, alpha_t, sigma_t_, xt, xzero) -> tuple[sp.Expr, sp.Expr]:
     """Posterior x_s | x_t, x_0 for any schedule (s < t): prior N(alpha_s x_0, sigma_s^2), transition
     x_t | x_s = N(alpha_t/alpha_s x_s, sigma_t^2 - alpha_t^2 sigma_s^2 / alpha_s^2) (003 Lemma 4.4.2)."""
@@ -80,6 +80,7 @@ def posterior_general(alpha_s, sigma_s, alpha_t, sigma_t_, xt, xzero) -> tuple[s
     return gaussian.bayes_linear(alpha_s * xzero, sigma_s**2, gain, 0, sigma_t_**2 - gain**2 * sigma_s**2, xt)
 
 
+@checked(xt=EXPR, e=EXPR, abar=UNIT)
 def x0_from_eps(xt=x_t, e=eps, abar=alphabar_t) -> sp.Expr:
     """x_0 solved from x_t = sqrt(abar) x_0 + sqrt(1 - abar) eps (001 eq. (9); 003 eq. (2.2.12))."""
     return sp.solve(sp.Eq(xt, sp.sqrt(abar) * x0 + sp.sqrt(1 - abar) * e), x0)[0]
@@ -98,18 +99,18 @@ def eps_mean() -> sp.Expr:
     return (coeffs[0] * x_t + coeffs[1] * eps_theta).subs(alpha_t, 1 - beta_t)
 
 
+@checked(xt=EXPR, e=EXPR, beta=BETA, abar=OPEN_UNIT, sig=NONNEGATIVE, noise=EXPR)
 def ancestral_step(xt=x_t, e=eps_theta, beta=beta_t, abar=alphabar_t, sig=sigma_t, noise=z) -> sp.Expr:
     """x_{t-1} = mu_theta(x_t) + sigma_t z (DDPM Algorithm 2; 003 eq. (2.2.14))."""
     return eps_mean().subs({x_t: xt, eps_theta: e, beta_t: beta, alphabar_t: abar}, simultaneous=True) + sig * noise
 
 
+@checked(T=integer(1, 8))
 @functools.cache
 def elbo_log_terms(T: int) -> tuple[sp.Expr, sp.Expr, tuple[sp.Symbol, ...], tuple[sp.Symbol, ...]]:
     """(log q(x_{1:T}|x_0) as a product of forward kernels, the same as log q(x_T|x_0) + sum_{t=2}^T log
     q(x_{t-1}|x_t, x_0) with the derived posterior, states (x_0..x_T), betas (beta_1..beta_T)): the rewriting
     that turns the ELBO into KL terms (DDPM eq. (5); 001 eq. (11); 003 Theorem 2.2.3)."""
-    if isinstance(T, bool) or not isinstance(T, int) or not 1 <= T <= 8:
-        raise ValueError(f"T must be an integer in [1, 8], got {T!r}")
     xs = sp.symbols(f"x_0:{T + 1}", real=True)
     bs = sp.symbols(f"beta_1:{T + 1}", positive=True)
     forward = sp.Add(*[gaussian.log_normal(xs[k], sp.sqrt(1 - bs[k - 1]) * xs[k - 1], bs[k - 1])
@@ -122,6 +123,7 @@ def elbo_log_terms(T: int) -> tuple[sp.Expr, sp.Expr, tuple[sp.Symbol, ...], tup
     return forward, decomposed, xs, bs
 
 
+@checked(sig2=POSITIVE)
 def kl_term(sig2=sigma_t**2) -> sp.Expr:
     """L_{t-1} = KL(q(x_{t-1}|x_t,x_0) || N(mu_theta, sig2)) with mu_theta the ε-parameterised mean, x_0 written
     through the true eps, in terms of beta_t, alphabar_t (DDPM eq. (8)-(10); 003 eqs. (2.2.6)-(2.2.7))."""
@@ -143,6 +145,7 @@ def eps_loss_weight() -> sp.Expr:
     return w.subs(alpha_t, 1 - beta_t)
 
 
+@checked(abar_T=OPEN_UNIT, xzero=EXPR)
 def prior_kl(abar_T=alphabar_t, xzero=x0) -> sp.Expr:
     """L_T = KL(q(x_T|x_0) || N(0, 1)) (DDPM eq. (5)); -> 0 as alphabar_T -> 0 for fixed x_0."""
     return gaussian.kl_normal(sp.sqrt(abar_T) * xzero, 1 - abar_T, 0, 1)

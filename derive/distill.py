@@ -16,6 +16,7 @@ import functools
 import sympy as sp
 
 from . import ddim
+from ._validate import EXPR, NONNEGATIVE, POSITIVE, checked
 from .kernel_spec import KernelSpec
 
 x_s = sp.Symbol("x_s", real=True)
@@ -27,8 +28,10 @@ omega = sp.Symbol("omega", real=True)
 xh_c, xh_unc = sp.symbols("x_hat_c x_hat_u0", real=True)
 
 
+@checked(xx=EXPR, xhat=EXPR, alpha_from=POSITIVE, sigma_from=POSITIVE, alpha_to=POSITIVE, sigma_to=NONNEGATIVE)
 def ddim_x(xx, xhat, alpha_from, sigma_from, alpha_to, sigma_to) -> sp.Expr:
-    """Deterministic DDIM step in x-prediction form: derive.ddim.ddim_step with eps_hat = (x - alpha xhat)/sigma."""
+    """Deterministic DDIM step in x-prediction form: derive.ddim.ddim_step with eps_hat = (x - alpha xhat)/sigma
+    (003 eq. (9.2.3)); scales > 0, except sigma_to >= 0 (0 at the last step)."""
     xd, hd = sp.Dummy("x_in", real=True), sp.Dummy("xhat_in", real=True)   # no clash with ddim's own x_0 symbol
     eps_hat = (xd - alpha_from * hd) / sigma_from
     step = ddim.ddim_step(xd, eps_hat, alpha_to, sigma_to, alpha_from, sigma_from)
@@ -64,8 +67,10 @@ def pd_targets() -> dict[str, sp.Expr]:
     return out
 
 
+@checked(w=EXPR)
 def guided_teacher(w=omega) -> sp.Expr:
-    """Guided x-prediction (1 + omega) x_c - omega x_u (003 eq. (10.3.4)) used as the teacher of guided PD."""
+    """Guided x-prediction (1 + omega) x_c - omega x_u (003 eq. (10.3.4)) used as the teacher of guided PD; the
+    guidance weight omega is any real number (omega = 0: the conditional model, omega = -1: the unconditional)."""
     return (1 + w) * xh_c - w * xh_unc
 
 

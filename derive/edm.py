@@ -16,6 +16,7 @@ import functools
 
 import sympy as sp
 
+from ._validate import EXPR, POSITIVE, checked
 from .kernel_spec import KernelSpec
 
 ALPHA = sp.Symbol("alpha", positive=True)
@@ -60,8 +61,10 @@ def karras_sigmas() -> sp.Expr:
     return (SIGMA_MAX**(1 / RHO) + I / (N - 1) * (SIGMA_MIN**(1 / RHO) - SIGMA_MAX**(1 / RHO)))**RHO
 
 
+@checked(x=EXPR, denoised=EXPR, sigma=POSITIVE)
 def ode_slope(x=X, denoised=DEN, sigma=SIGMA) -> sp.Expr:
-    """dx/dsigma = (x - D(x; sigma))/sigma: the PF-ODE of alpha = 1, sigma = t (003 App. D.6, Karras eq. (3))."""
+    """dx/dsigma = (x - D(x; sigma))/sigma: the PF-ODE of alpha = 1, sigma = t (003 App. D.6, Karras eq. (3));
+    the noise level sigma > 0 (the slope is not defined at sigma = 0)."""
     return (x - denoised) / sigma
 
 

@@ -25,6 +25,7 @@ import functools
 import sympy as sp
 from sympy.codegen.cfunctions import expm1
 
+from ._validate import EXPR, FLAG, POSITIVE, UNIT, checked, integer
 from .kernel_spec import KernelSpec
 from .symbols import t as _t, x as X
 
@@ -50,13 +51,14 @@ __all__ = ["phi", "phi_recursion_residual", "phi_series", "variation_of_constant
 
 # --- phi-functions -----------------------------------------------------------------------------------
 
+@checked(k=integer(0), arg=EXPR)
 @functools.cache
 def phi(k: int, arg=HR) -> sp.Expr:
     r"""phi_k(h) = int_0^1 e^{(1-u) h} u^{k-1}/(k-1)! du (k >= 1), integrated by SymPy (003 eq. (9.4.9)).
 
-    phi_0(h) = e^h. The result is the closed form (e^h - sum_{j<k} h^j/j!)/h^k (003 ch. 9.5, phi_m(h)).
+    phi_0(h) = e^h (k = 0 is valid: the k = 0 member of 003's phi-identities). The result is the closed form
+    (e^h - sum_{j<k} h^j/j!)/h^k (003 ch. 9.5, phi_m(h)); ``arg`` is any real expression (h of either sign).
     """
-    k = _order(k, "k", 0)
     if k == 0:
         return sp.exp(arg)
     w = sp.Symbol("w", real=True)
@@ -68,24 +70,19 @@ def phi(k: int, arg=HR) -> sp.Expr:
     return sp.simplify(val).subs(HR, arg)
 
 
+@checked(k=integer(0))
 def phi_recursion_residual(k: int) -> sp.Expr:
-    """phi_{k+1}(h) - (phi_k(h) - 1/k!)/h, simplified (zero: the recursion of 003 ch. 9.5 / Hochbruck-Ostermann)."""
-    k = _order(k, "k", 0)
+    """phi_{k+1}(h) - (phi_k(h) - 1/k!)/h, simplified (zero: the recursion of 003 ch. 9.5 / Hochbruck-Ostermann);
+    k >= 0 (k = 0: phi_1 = (e^h - 1)/h)."""
     return sp.simplify(phi(k + 1) - (phi(k) - sp.Rational(1, sp.factorial(k))) / HR)
 
 
+@checked(k=integer(0), n_terms=integer(1), arg=EXPR)
 def phi_series(k: int, n_terms: int = 6, arg=HR) -> sp.Expr:
-    """Taylor series of phi_k at h = 0 to n_terms terms, computed by SymPy from the closed form.
+    """Taylor series of phi_k (k >= 0) at h = 0 to n_terms terms, computed by SymPy from the closed form.
 
     Equals sum_{n < n_terms} h^n/(n+k)! (tests compare the two)."""
-    k, n_terms = _order(k, "k", 0), _order(n_terms, "n_terms", 1)
     return sp.series(phi(k), HR, 0, n_terms).removeO().subs(HR, arg)
-
-
-def _order(value, name: str, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
-    return value
 
 
 # --- the semi-linear ODE and variation of constants ---------------------------------------------------
@@ -132,20 +129,20 @@ def _chi(k: int, hh=H) -> sp.Expr:
     return sp.integrate(sp.exp(w - hh) * w**k / sp.factorial(k), (w, 0, hh))
 
 
+@checked(k=integer(0))
 def taylor_weight_eps(k: int) -> sp.Expr:
     r"""alpha_t int_{lambda_s}^{lambda_t} e^{-lambda} (lambda - lambda_s)^k/k! dlambda, with alpha_t = sigma_t e^{lambda_t},
     lambda_t = lambda_s + h: integrated by SymPy. Equals sigma_t h^{k+1} phi_{k+1}(h) (003 eq. (9.4.9))."""
-    k = _order(k, "k", 0)
     sig_t = sp.Symbol("sigma_t", positive=True)
     integrand = sig_t * sp.exp(LAM_S + H) * sp.exp(-LAM) * (LAM - LAM_S)**k / sp.factorial(k)
     return sp.simplify(sp.integrate(integrand, (LAM, LAM_S, LAM_S + H)))
 
 
+@checked(k=integer(0))
 def taylor_weight_data(k: int) -> sp.Expr:
     r"""sigma_t int_{lambda_s}^{lambda_t} e^{lambda} (lambda - lambda_s)^k/k! dlambda with sigma_t = alpha_t e^{-lambda_t}:
     integrated by SymPy. Equals alpha_t h^{k+1} phi_{k+1}(-h) (Lu et al. 2022b; phi at -h). 003 ch. 9.5 writes the
     integral as e^{lambda_{i-1}} h^{k+1} phi_{k+1}(h), true for k = 0 only (an erratum for k >= 1)."""
-    k = _order(k, "k", 0)
     integrand = ALPHA_T * sp.exp(-(LAM_S + H)) * sp.exp(LAM) * (LAM - LAM_S)**k / sp.factorial(k)
     return sp.simplify(sp.integrate(integrand, (LAM, LAM_S, LAM_S + H)))
 
@@ -211,25 +208,29 @@ def _eps_scale():
     return ALPHA_T * SIGMA_S / ALPHA_S
 
 
+@checked(x=EXPR, eps=EXPR, alpha_s=POSITIVE, sigma_s=POSITIVE, alpha_t=POSITIVE, hh=POSITIVE)
 def dpm_solver_1(x=X, eps=EPS_S, alpha_s=ALPHA_S, sigma_s=SIGMA_S, alpha_t=ALPHA_T, hh=H) -> sp.Expr:
     r"""DPM-Solver-1: eps frozen at s (n = 1 in 003 eq. (9.4.7)); x_t = (alpha_t/alpha_s) x - sigma_t (e^h - 1) eps
-    (003 eq. (9.4.8)), written as (alpha_t/alpha_s) x - (alpha_t sigma_s/alpha_s) (1 - e^{-h}) eps."""
+    (003 eq. (9.4.8)), written as (alpha_t/alpha_s) x - (alpha_t sigma_s/alpha_s) (1 - e^{-h}) eps.
+    alpha_s, sigma_s, alpha_t > 0 (scales; sigma_t = 0 at the final step is h = +inf), hh = h > 0."""
     weight = (_psi(0, H) * _eps_scale()).subs(sp.exp(-H), 1 + expm1(-H))     # 1 - e^{-h} = -expm1(-h)
     out = ALPHA_T / ALPHA_S * X - sp.expand(weight) * EPS_S
     return out.subs({X: x, EPS_S: eps, ALPHA_S: alpha_s, SIGMA_S: sigma_s, ALPHA_T: alpha_t, H: hh},
                     simultaneous=True)
 
 
+@checked(ratio=UNIT, stable=FLAG)
 def dpm_solver_2(ratio=R1, stable: bool = False) -> sp.Expr:
     r"""DPM-Solver-2 in the Taylor form of 003 eq. (9.4.11): eps'(lambda_s) ~ (eps_1 - eps_s)/(r h) with eps_1 the
     model at lambda_s + r h (the stage point, reached by ``dpm_solver_1`` with step r h); the n = 2 truncation
     of 003 eq. (9.4.7):
         x_t = DPM-Solver-1 - (alpha_t sigma_s/alpha_s) psi_1(h) (eps_1 - eps_s)/(r h),
     psi_1(h) = int_0^h e^{-u} u du = e^{-h}(e^h - h - 1) (so the weight is sigma_t (e^h - h - 1)/(r h)).
-    Arguments: x, eps_s, eps_1, alpha_s, sigma_s, alpha_t, h, r. ``stable``: psi_1(h)/h written as h e^{-h} phi_2(h)
-    with the phi series for h < 2 (the closed form cancels as h -> 0), for the emitted kernel."""
+    Arguments: x, eps_s, eps_1, alpha_s, sigma_s, alpha_t, h, r; ``ratio`` r in (0, 1] (the stage lies between s
+    and t). ``stable``: psi_1(h)/h written as h e^{-h} phi_2(h) with the phi series for h < 2 (the closed form
+    cancels as h -> 0), for the emitted kernel."""
     weight = _stable_psi_over_hk(1)
-    if _flag(stable, "stable"):
+    if stable:
         _certify(H * sp.exp(-H) * phi(2, H), weight, _psi(1) / H, "psi_1(h)/h")
         weight = _small_h(H * sp.exp(-H) * _phi_taylor(2, H), weight)
     return dpm_solver_1() - _eps_scale() * weight / ratio * (EPS_1 - EPS_S)
@@ -245,11 +246,12 @@ def third_order_ratio() -> sp.Expr:
     return sol[0]
 
 
+@checked(stable=FLAG)
 def dpm_solver_3(stable: bool = False) -> sp.Expr:
     r"""DPM-Solver-3 (Lu et al. 2022, Alg. 5): stages at lambda_s + h/3 (``dpm_solver_1``) and lambda_s + 2h/3
     (``dpm_solver_2`` with step 2h/3 and ratio 1/2), then ``dpm_solver_2`` with eps_1 = eps at the second stage
     and r = ``third_order_ratio()`` = 2/3. Arguments: x, eps_s, eps_1 (second stage), alpha_s, sigma_s, alpha_t, h."""
-    return dpm_solver_2(third_order_ratio(), stable=_flag(stable, "stable"))
+    return dpm_solver_2(third_order_ratio(), stable=stable)
 
 
 # --- DPM-Solver++ (data prediction) ------------------------------------------------------------------
@@ -266,12 +268,13 @@ def dpm_solver_pp_1() -> sp.Expr:
     return _data_first()
 
 
+@checked(ratio=UNIT)
 def dpm_solver_pp_2s(ratio=R1) -> sp.Expr:
     r"""DPM-Solver++(2S) (Lu et al. 2022b, Alg. 1): with x0_1 the model at the stage lambda_s + r h (reached by
     ``dpm_solver_pp_1`` with step r h), D = (1 - 1/(2r)) x0_s + 1/(2r) x0_1 and
         x_t = (sigma_t/sigma_s) x - alpha_t (e^{-h} - 1) D.
     Second order: alpha_t (1 - e^{-h}) h/2 matches the exact weight alpha_t (h - 1 + e^{-h}) of x0' to O(h^3).
-    Arguments: x, x0_s, x0_1, alpha_t, sigma_s, sigma_t, h, r."""
+    Arguments: x, x0_s, x0_1, alpha_t, sigma_s, sigma_t, h, r; ``ratio`` r in (0, 1]."""
     d = (1 - 1 / (2 * ratio)) * X0_S + X0_1 / (2 * ratio)
     return _data_first(d)
 
@@ -287,6 +290,7 @@ def _tail(j: int) -> sp.Expr:
     return _final(H**j * sp.exp(-H))
 
 
+@checked(final_step=FLAG)
 def dpm_solver_pp_2m(final_step: bool = True) -> sp.Expr:
     r"""DPM-Solver++(2M) (003 ch. 9.5, D_i^sim): x0 linear in lambda through (lambda_{i-2}, x0_1), (lambda_{i-1}, x0_s),
     a_1 ~ (x0_s - x0_1)/h_1 and the weight of a_1 approximated by h/2 (beta(h) = h/2 + O(h^2)):
@@ -294,7 +298,7 @@ def dpm_solver_pp_2m(final_step: bool = True) -> sp.Expr:
     At sigma_t = 0 (h = +inf) the extrapolation diverges (r = inf); ``final_step`` defines r = 0 there, i.e. the
     first-order step alpha_t x0_s (diffusers' lower_order_final).
     Arguments: x, x0_s, x0_1, alpha_t, sigma_s, sigma_t, h, h_1."""
-    r = _final(H / H1) if _flag(final_step, "final_step") else H / H1
+    r = _final(H / H1) if final_step else H / H1
     return _data_first((1 + r / 2) * X0_S - r / 2 * X0_1)
 
 
@@ -342,12 +346,6 @@ def _newton_stable(order: int, prediction: str) -> tuple[sp.Expr, ...]:
     return out
 
 
-def _flag(value, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return value
-
-
 def _moment_weights(prediction: str, final_step: bool, stable: bool = False) -> tuple[sp.Expr, ...]:
     """k! times int_0^h kern(u) u^k/k! du for k = 0, 1, 2 (the weights of P(0), P'(0), P''(0)/2), in stable form:
     eps (kern e^{-u}): 1 - e^{-h} sum_{j<=k} h^j/j!, times k!; x0 (kern e^{u-h}): h^k-polynomials and expm1(-h)."""
@@ -372,6 +370,7 @@ def _moment_weights(prediction: str, final_step: bool, stable: bool = False) -> 
     return tuple(out)
 
 
+@checked(final_step=FLAG, stable=FLAG)
 def dpm_solver_pp_3m(final_step: bool = True, stable: bool = False) -> sp.Expr:
     r"""DPM-Solver++ 3M derived as a multistep exponential integrator: x0 interpolated by the quadratic Lagrange
     polynomial P in lambda through (lambda_s, x0_s), (lambda_s - h_1, x0_1), (lambda_s - h_1 - h_2, x0_2) and
@@ -381,7 +380,6 @@ def dpm_solver_pp_3m(final_step: bool = True, stable: bool = False) -> sp.Expr:
     Arguments: x, x0_s, x0_1, x0_2, alpha_t, sigma_s, sigma_t, h, h_1, h_2. ``stable`` (the emitted kernel):
     chi_k = h^{k+1} phi_{k+1}(-h) with the phi series for h < 2 and P in Newton's divided-difference form (the
     closed-form weights cancel catastrophically as h -> 0)."""
-    final_step, stable = _flag(final_step, "final_step"), _flag(stable, "stable")
     coeffs = _newton_stable(3, "x0") if stable else _newton_coefficients(3, "x0")
     weights = _moment_weights("x0", final_step, stable)
     return SIGMA_T / SIGMA_S * X + ALPHA_T * sp.Add(*[w * c for w, c in zip(weights, coeffs)])
@@ -389,6 +387,7 @@ def dpm_solver_pp_3m(final_step: bool = True, stable: bool = False) -> sp.Expr:
 
 # --- DEIS (noise prediction, Lagrange bases in lambda) ------------------------------------------------
 
+@checked(order=integer(1, 3), final_step=FLAG, stable=FLAG)
 def deis(order: int, final_step: bool = True, stable: bool = False) -> sp.Expr:
     r"""DEIS of order 1..3 (003 ch. 9.3, with the Lagrange interpolant taken in lambda: lambda-AB-DEIS): eps is
     interpolated through (lambda_s, eps_s), (lambda_s - h_1, eps_1), (lambda_s - h_1 - h_2, eps_2) and
@@ -399,10 +398,6 @@ def deis(order: int, final_step: bool = True, stable: bool = False) -> sp.Expr:
     eps_2, alpha_s, sigma_s, alpha_t, sigma_t, h, h_1, h_2 (the unused ones of lower orders drop out). ``stable``
     (the emitted kernel): weights k! h^{k+1} e^{-h} phi_{k+1}(h) with the phi series for h < 2, interpolant in
     Newton's divided-difference form."""
-    order = _order(order, "order", 1)
-    if order > 3:
-        raise ValueError(f"order must be 1, 2 or 3, got {order}")
-    final_step, stable = _flag(final_step, "final_step"), _flag(stable, "stable")
     coeffs = _newton_stable(order, "eps") if stable else _newton_coefficients(order, "eps")
     weights = _moment_weights("eps", final_step, stable)[:order]
     return ALPHA_T / ALPHA_S * X - _eps_scale() * sp.Add(*[w * c for w, c in zip(weights, coeffs)])
@@ -418,8 +413,10 @@ def ddim() -> sp.Expr:
     return ALPHA_T * x0 + SIGMA_T * EPS_S
 
 
+@checked(alpha_s=POSITIVE, sigma_s=POSITIVE, alpha_t=POSITIVE, sigma_t=POSITIVE)
 def h_of(alpha_s=ALPHA_S, sigma_s=SIGMA_S, alpha_t=ALPHA_T, sigma_t=SIGMA_T) -> sp.Expr:
-    """h = lambda_t - lambda_s = log(alpha_t sigma_s/(sigma_t alpha_s)) (003 eq. (9.4.2))."""
+    """h = lambda_t - lambda_s = log(alpha_t sigma_s/(sigma_t alpha_s)) (003 eq. (9.4.2)); every scale > 0 (h is
+    finite only for sigma_t > 0; the final step sigma_t = 0 is h = +inf, handled by the updates' ``final_step``)."""
     return sp.log(alpha_t / sigma_t) - sp.log(alpha_s / sigma_s)
 
 
@@ -489,11 +486,11 @@ PHI_SERIES_TERMS = 32
 PHI_SERIES_RADIUS = 2
 
 
+@checked(k=integer(1))
 def stable_phi(k: int) -> sp.Expr:
     """phi_k(h) as an expression that is accurate for every real h: the series for |h| < 2 (``PHI_SERIES_TERMS``
     terms, truncation < 1e-22 there), else phi_1 = expm1(h)/h and phi_{j+1} = (phi_j - 1/j!)/h (the recursion);
     the series branch replaces h by 2 in the closed branch's argument so that neither branch divides by 0."""
-    k = _order(k, "k", 1)
     series = sp.horner(sp.Add(*[HR**n / sp.factorial(n + k) for n in range(PHI_SERIES_TERMS)]))
     small = sp.Abs(HR) < PHI_SERIES_RADIUS
     hs = sp.Piecewise((sp.Integer(PHI_SERIES_RADIUS), small), (HR, True))

@@ -23,6 +23,7 @@ import functools
 
 import sympy as sp
 
+from ._validate import EXPR, MIXTURE, NONNEGATIVE, POSITIVE, SCHEDULE, SYMBOL, checked, integer
 from .data import Mixture, normal_pdf
 from .kernel_spec import KernelSpec
 from .pf_ode import gaussian_flow_map
@@ -37,11 +38,21 @@ vel, eps_hat, x0_hat, score = sp.symbols("v_hat eps_hat x0_hat score_hat", real=
 h_step = sp.Symbol("h", real=True)
 
 
+def _optional(rule):
+    """``rule``, or None (an argument whose default None means "the module's symbol"). Candidate for
+    derive/_validate.py (``optional``)."""
+    def check(name: str, value):
+        return None if value is None else rule(name, value)
+    check.__doc__ = f"None or: {rule.__doc__}"
+    return check
+
+
+@checked(mu=EXPR, sd=POSITIVE, xx=EXPR, time=SYMBOL)
 def gaussian_path_velocity(mu, sd, xx=x, time=t) -> sp.Expr:
     """Velocity generating the flow map (003 eq. (5.3.2)) of the Gaussian path N(mu(t), sd(t)^2) (Prop. 5.3.1).
 
     Derived, not typed: v_t(x) = (d/dt Psi_{0->t})(Psi_{0->t}^{-1}(x)) with the inverse solved by SymPy.
-    ``mu``, ``sd`` are expressions in ``time``; ``sd`` must be positive.
+    ``mu``, ``sd`` are expressions in the Symbol ``time`` (differentiated); ``sd`` must be positive.
     """
     y = sp.Symbol("y_init", real=True)
     psi = mu + sd * (y - mu.subs(time, 0)) / sd.subs(time, 0)
@@ -51,10 +62,10 @@ def gaussian_path_velocity(mu, sd, xx=x, time=t) -> sp.Expr:
     return sp.simplify(sp.diff(psi, time).subs(y, inverse[0]))
 
 
+@checked(schedule=SCHEDULE, xx=EXPR, data_x0=EXPR, time=NONNEGATIVE)
 def conditional_velocity(schedule: Schedule, xx=x, data_x0=x0, time=t) -> sp.Expr:
     """u_t(x | x_0) for p_t(x|x_0) = N(alpha_t x_0, sigma_t^2): Prop. 5.3.1 applied to mu = alpha x_0, sd = sigma
     (003 eq. (5.3.3) with a_t -> sigma_t, b_t -> alpha_t). Equals alpha' x_0 + sigma' eps at x = alpha x_0 + sigma eps."""
-    _require_schedule(schedule)
     # the path starts at t = 0 where sigma may vanish: derive on the generic path, then substitute
     mu_f, sd_f = sp.Function("mu_path"), sp.Function("sd_path", positive=True)
     generic = gaussian_path_velocity(mu_f(t), sd_f(t), xx, t)
@@ -64,9 +75,9 @@ def conditional_velocity(schedule: Schedule, xx=x, data_x0=x0, time=t) -> sp.Exp
     return sp.simplify(out).subs(t, time)
 
 
+@checked(schedule=SCHEDULE, data=MIXTURE, xx=EXPR, time=NONNEGATIVE)
 def posterior_x0_mean(schedule: Schedule, data: Mixture, xx=x, time=t) -> sp.Expr:
     """E[x_0 | x_t = xx] for mixture data: responsibilities times the per-component conjugate posterior means."""
-    _require_mixture(data)
     a, s2 = schedule.alpha(time), schedule.sigma(time)**2
     # derived at the plain symbol x (the posterior is completed in x_0), then evaluated at xx
     comps = [w * normal_pdf(x, a * mu, a**2 * var + s2) for w, mu, var in zip(data.weights, data.means, data.variances)]
@@ -75,6 +86,7 @@ def posterior_x0_mean(schedule: Schedule, data: Mixture, xx=x, time=t) -> sp.Exp
     return out.subs(x, xx)
 
 
+@checked(schedule=SCHEDULE, data=MIXTURE, xx=EXPR, time=NONNEGATIVE)
 def marginal_velocity(schedule: Schedule, data: Mixture, xx=x, time=t) -> sp.Expr:
     """v_t(x) = E[u_t(x | x_0) | x_t = x] (003 eq. (5.2.10)); u is affine in x_0, so E acts on x_0 only."""
     u = conditional_velocity(schedule, x, x0, t).subs(t, time)
@@ -108,6 +120,7 @@ def conversions() -> dict[str, sp.Expr]:
     return out
 
 
+@checked(time_step=EXPR)
 def euler_step(time_step=h_step) -> sp.Expr:
     """One explicit Euler step x + h v_hat of dx/dt = v (h < 0 integrates from noise towards data)."""
     return x + time_step * vel
@@ -115,18 +128,18 @@ def euler_step(time_step=h_step) -> sp.Expr:
 
 # --- FM vs CFM -------------------------------------------------------------------------------------
 
+@checked(schedule=SCHEDULE, time=NONNEGATIVE, mean=_optional(EXPR), var=_optional(POSITIVE), degree=integer(0, 3))
 def loss_gap(schedule: Schedule, time, mean=None, var=None, degree: int = 2) -> tuple[sp.Expr, tuple]:
     r"""L_CFM(theta) - L_FM(theta) at one time for N(mean, var) data and a polynomial model
     v_theta(x) = sum_k theta_k x^k of the given degree (003 eq. (5.2.9)).
 
     Both expectations are taken exactly over x_0 ~ N(mean, var), eps ~ N(0, 1) (Gaussian moments). Returns the
-    gap and the parameter symbols; the gap does not depend on them, hence grad L_CFM = grad L_FM.
+    gap and the parameter symbols; the gap does not depend on them, hence grad L_CFM = grad L_FM. ``mean``,
+    ``var`` default to the symbols m, v; ``degree`` is 0..3.
     """
     from .symbols import m, v
     mean = m if mean is None else mean
     var = v if var is None else var
-    if not isinstance(degree, int) or isinstance(degree, bool) or not 0 <= degree <= 3:
-        raise ValueError(f"degree must be an integer in [0, 3], got {degree!r}")
     theta = sp.symbols(f"theta_0:{degree + 1}", real=True)
     e = sp.Symbol("e_std", real=True)
     data = Mixture((sp.Integer(1),), (mean,), (var,))
@@ -141,6 +154,7 @@ def loss_gap(schedule: Schedule, time, mean=None, var=None, degree: int = 2) -> 
 
 # --- rectified flow and reflow ---------------------------------------------------------------------
 
+@checked(mean=_optional(EXPR), var=_optional(POSITIVE))
 def reflow_gaussian(mean=None, var=None):
     r"""One reflow step for N(mean, var) data on the rectified-flow path alpha = 1 - t, sigma = t (003 §5.4).
 
@@ -196,12 +210,3 @@ def kernel_specs() -> list[KernelSpec]:
                             "x + h v_hat", "derive.flow_matching.euler_step", "flow_matching.euler_step"))
     return specs
 
-
-def _require_schedule(schedule) -> None:
-    if not isinstance(schedule, Schedule):
-        raise TypeError(f"schedule must be a derive.schedules.Schedule, got {type(schedule).__name__}")
-
-
-def _require_mixture(data) -> None:
-    if not isinstance(data, Mixture):
-        raise TypeError(f"data must be a derive.data.Mixture, got {type(data).__name__}")

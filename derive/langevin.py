@@ -16,6 +16,7 @@ import functools
 
 import sympy as sp
 
+from ._validate import EXPR, NONNEGATIVE, POSITIVE, checked, optional
 from .data import normal_pdf
 from .kernel_spec import KernelSpec
 
@@ -24,16 +25,19 @@ v, eta, delta = sp.symbols("v eta delta", positive=True)
 score = sp.Symbol("score", real=True)
 
 
+@checked(xx=EXPR, sc=EXPR, step=POSITIVE, noise=EXPR)
 def langevin_step(xx=x, sc=score, step=eta, noise=eps) -> sp.Expr:
     """x + eta * score + sqrt(2 eta) eps (003 eq. (3.1.5))."""
     return xx + step * sc + sp.sqrt(2 * step) * noise
 
 
+@checked(xx=EXPR, mean=EXPR, var=POSITIVE)
 def gaussian_score(xx=x, mean=m, var=v) -> sp.Expr:
     """d/dx log N(x; mean, var), differentiated from the density (derive.data.normal_pdf)."""
     return sp.simplify(sp.diff(sp.log(normal_pdf(xx, mean, var)), xx))
 
 
+@checked(step=POSITIVE, mean=EXPR, var=POSITIVE)
 def affine_coefficients(step=eta, mean=m, var=v) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
     """(a, b, c) with langevin_step(x, gaussian_score(x)) = a x + b + c eps, read off by differentiation."""
     expr = sp.expand(langevin_step(x, gaussian_score(x, mean, var), step, eps))
@@ -52,33 +56,26 @@ def gaussian_fixed_point() -> tuple[sp.Expr, sp.Expr]:
     return sp.simplify(m_star), sp.factor(sp.simplify(v_star))
 
 
+@checked(mean_n=EXPR, var_n=NONNEGATIVE, step=POSITIVE, mean=EXPR, var=POSITIVE)
 def moment_recursion(mean_n, var_n, step=eta, mean=m, var=v) -> tuple[sp.Expr, sp.Expr]:
     """One Langevin step's action on (mean, variance) for the Gaussian target: (a M + b, a^2 V + c^2)."""
     a, b, c = affine_coefficients(step, mean, var)
     return a * mean_n + b, a**2 * var_n + c**2
 
 
-def _positive(name: str, value):
-    """A positive SymPy number or expression; strings are refused (never parsed)."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, (int, float, sp.Basic)) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a number or SymPy expression > 0, got {type(value).__name__}: {value!r}")
-    val = sp.sympify(value, strict=True)
-    if val.is_positive is False or (val.is_number and not val > 0):
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return val
-
-
+@checked(theta=optional(POSITIVE), g=optional(POSITIVE))
 def ou_stationary_variance(theta=None, g=None) -> sp.Expr:
     """Stationary variance of dx = -theta (x - m) dt + g dw: the zero of dV/dt = -2 theta V + g^2."""
-    th = sp.Symbol("theta", positive=True) if theta is None else _positive("theta", theta)
-    gg = sp.Symbol("g", positive=True) if g is None else _positive("g", g)
+    th = sp.Symbol("theta", positive=True) if theta is None else theta
+    gg = sp.Symbol("g", positive=True) if g is None else g
     V = sp.Symbol("V", real=True)
     return sp.solve(sp.Eq(-2 * th * V + gg**2, 0), V)[0]
 
 
+@checked(sigma_l=POSITIVE, sigma_1=POSITIVE, dlt=POSITIVE)
 def annealed_step_size(sigma_l, sigma_1, dlt=delta) -> sp.Expr:
     """eta_l = delta sigma_l^2 / sigma_1^2 (003 Algorithm 1 / annealed Langevin, Song & Ermon 2019)."""
-    return _positive("delta", dlt) * _positive("sigma_l", sigma_l)**2 / _positive("sigma_1", sigma_1)**2
+    return dlt * sigma_l**2 / sigma_1**2
 
 
 def kernel_specs() -> list[KernelSpec]:

@@ -13,14 +13,31 @@ in ``tweedie_x0`` from grad p_t(x) = ∫ grad_x N(x; alpha x0, sigma^2) p(x0) dx
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 
 import sympy as sp
+
+from ._validate import EXPR, POSITIVE, checked, choice
 
 TARGETS = ("eps", "x0", "v", "score")
 _X, _A, _S = sp.Symbol("x", real=True), sp.Symbol("alpha", positive=True), sp.Symbol("sigma", positive=True)
 _U = {name: sp.Symbol(f"u_{name}", real=True) for name in TARGETS}
+_TARGET = choice(*TARGETS)
 
 
+def _TARGET_VALUES(name: str, value):
+    """None (the default unknowns u_eps, u_x0, u_v, u_score) or a mapping of each name in TARGETS to an expression."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be None or a dict with keys {list(TARGETS)}, "
+                        f"got {type(value).__name__}: {value!r}")
+    if set(value) != set(TARGETS):
+        raise ValueError(f"{name} must have exactly the keys {list(TARGETS)}, got {sorted(map(str, value))}")
+    return {k: EXPR(f"{name}[{k!r}]", value[k]) for k in TARGETS}
+
+
+@checked(x=EXPR, alpha=POSITIVE, sigma=POSITIVE, u=_TARGET_VALUES)
 def relations(x=_X, alpha=_A, sigma=_S, u=None) -> list[sp.Eq]:
     """The three defining relations among (eps, x0, v, score) at state x (see module docstring)."""
     u = u or _U
@@ -38,24 +55,19 @@ def _solved(src: str) -> dict:
     return {n: sp.simplify(sol[0][_U[n]]) for n in TARGETS if n != src}
 
 
-def _check_name(arg: str, name) -> str:
-    if name not in TARGETS:
-        raise ValueError(f"{arg} must be one of {TARGETS}, got {name!r}")
-    return name
-
-
+@checked(src=_TARGET, dst=_TARGET, value=EXPR, x=EXPR, alpha=POSITIVE, sigma=POSITIVE)
 def convert(src: str, dst: str, value, x=_X, alpha=_A, sigma=_S) -> sp.Expr:
     """The ``dst`` prediction equivalent to the ``src`` prediction ``value`` at state x (alpha, sigma > 0).
 
     E.g. convert("eps", "x0", e, x, a, s) = (x - s e)/a (001 eq. (9)); convert("v", "eps", v, x, a, s) =
     (a v + s x)/(a^2 + s^2) (equal to a v + s x on VP schedules)."""
-    _check_name("src", src), _check_name("dst", dst)
     if src == dst:
-        return sp.sympify(value, strict=True)
+        return value
     expr = _solved(src)[dst]
     return expr.subs({_U[src]: value, _X: x, _A: alpha, _S: sigma}, simultaneous=True)
 
 
+@checked(x=EXPR, score=EXPR, alpha=POSITIVE, sigma=POSITIVE)
 def tweedie_x0(x, score, alpha, sigma) -> sp.Expr:
     r"""E[x_0 | x_t = x] from the score, derived: differentiating p_t(x) = ∫ N(x; alpha x0, sigma^2) p(x0) dx0 under
     the integral gives sigma^2 grad p_t = (alpha E[x0|x] - x) p_t; solved for E[x0|x] (003 Lemma 3.3.2)."""
@@ -71,6 +83,7 @@ def tweedie_x0(x, score, alpha, sigma) -> sp.Expr:
     return sol.subs({xs: x, a: alpha, s: sigma, sp.Symbol("score_val", real=True): score}, simultaneous=True)
 
 
+@checked(x=EXPR, score=EXPR, alpha=POSITIVE, sigma=POSITIVE)
 def tweedie_eps(x, score, alpha, sigma) -> sp.Expr:
     """E[eps | x_t = x] = -sigma * score (Tweedie, converted with ``convert``)."""
     return convert("x0", "eps", tweedie_x0(x, score, alpha, sigma), x, alpha, sigma)

@@ -22,7 +22,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from derive.kernel_spec import KernelSpec
+from derive._validate import checked, instance, integer
+from derive.kernel_spec import KernelSpec, _text
 
 COND_MAX = {"float64": 1e3, "float32": 1e2}
 TARGET = {"float64": 1e-12, "float32": 1e-5}
@@ -55,6 +56,18 @@ DOMAINS = [
 ]
 
 
+def _dtype(name: str, value) -> np.dtype:
+    """float64 or float32 (a NumPy dtype, scalar type or its name): the precisions with a ``TARGET``."""
+    try:
+        out = np.dtype(value)
+    except TypeError as exc:
+        raise TypeError(f"{name} must be a NumPy float dtype (float64 or float32), got {value!r}") from exc
+    if out.name not in TARGET:
+        raise ValueError(f"{name} must be float64 or float32, got {out.name}")
+    return out
+
+
+@checked(name=_text)
 def sampler(name: str):
     """The domain sampler of an argument (longest matching prefix; anything else: N(0, 2^2), a state or a prediction)."""
     for prefix, draw in sorted(DOMAINS, key=lambda d: -len(d[0])):
@@ -114,11 +127,8 @@ def _condition(ref, values, r, scale) -> float:
 def _inputs(spec: KernelSpec, rng: np.random.Generator, n: int) -> np.ndarray:
     """n points of the spec's domain: its ``domain`` entries (bounds or dependent expressions, resolved in
     dependency order) and the by-name defaults for the other arguments."""
-    rules = dict(spec.domain)
+    rules = dict(spec.domain)                     # names among the args: checked by KernelSpec.__post_init__
     names = [a.name for a in spec.args]
-    unknown = set(rules) - set(names)
-    if unknown:
-        raise ValueError(f"kernel {spec.name}: domain names {sorted(unknown)} are not among its arguments {names}")
     drawn: dict[str, np.ndarray] = {}
     symbols = {a.name: a for a in spec.args}
 
@@ -153,6 +163,7 @@ def _inputs(spec: KernelSpec, rng: np.random.Generator, n: int) -> np.ndarray:
     return np.stack(cols, axis=1) if cols else np.zeros((n, 0))
 
 
+@checked(spec=instance("kernel_spec.KernelSpec"), n=integer(1), seed=integer(0), dtype=_dtype)
 def measure(spec: KernelSpec, n: int = 64, seed: int = 0, dtype=np.float64) -> Accuracy:
     """Worst relative error of the generated kernel of ``spec`` in ``dtype`` over n seeded domain points."""
     import jax.numpy as jnp
@@ -182,6 +193,7 @@ def measure(spec: KernelSpec, n: int = 64, seed: int = 0, dtype=np.float64) -> A
     return Accuracy(f"{spec.module}.{spec.name}", np.dtype(dtype).name, n, counted, worst, where, nonfinite)
 
 
+@checked(n=integer(1), seed=integer(0))
 def all_kernels(n: int = 64, seed: int = 0) -> list[Accuracy]:
     """``measure`` for every emitted kernel, float64 and float32 (the report's accuracy table)."""
     from numerics.emit import collect_specs

@@ -33,8 +33,9 @@ from sympy.printing.numpy import JaxPrinter
 
 import derive
 from derive import schedules as _schedules
+from derive._validate import checked, instance, sequence_of
 from derive.data import gaussian
-from derive.kernel_spec import KernelSpec
+from derive.kernel_spec import KernelSpec, _text
 from derive.symbols import m as _m, s as _s, t as _t, v as _v, x as _x
 
 GENERATED = Path(__file__).resolve().parent / "generated"
@@ -256,18 +257,55 @@ def _check_identifier(text: str, what: str) -> None:
         raise EmitError(f"{what} must be a public Python identifier, got {text!r}")
 
 
+# --- argument rules (derive._validate style: rule(name, value) -> value, TypeError/ValueError naming the argument)
+_SPEC = instance("kernel_spec.KernelSpec")
+
+
+def _identifier(name: str, value) -> str:
+    """A public Python identifier (a generated module's name)."""
+    _check_identifier(_text(name, value), name)
+    return value
+
+
+def _str_mapping(item):
+    """A dict with str keys whose values pass ``item``."""
+    def rule(name: str, value) -> dict:
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise TypeError(f"{name} must be a dict with str keys, got {type(value).__name__}: {value!r}")
+        return {k: item(f"{name}[{k!r}]", v) for k, v in value.items()}
+    return rule
+
+
+def _source(name: str, value) -> str:
+    """A file's text (may be empty)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str (the file's text), got {type(value).__name__}")
+    return value
+
+
+def _directory(name: str, value) -> Path:
+    """A directory path (str or os.PathLike)."""
+    if not isinstance(value, (str, os.PathLike)) or not str(value):
+        raise TypeError(f"{name} must be a directory path (str or pathlib.Path), got {type(value).__name__}: {value!r}")
+    return Path(value)
+
+
+_CLAIM_IDS = sequence_of(_text, min_len=0)
+_FILES = _str_mapping(_source)
+
+
+@checked(spec=_SPEC, claim_ids=_CLAIM_IDS)
 def function_source(spec: KernelSpec, claim_ids: list[str]) -> str:
-    """The source of one generated function (optimised, CSE'd, printed for JAX)."""
+    """The source of one generated function (optimised, CSE'd, printed for JAX). ``spec`` is valid by construction
+    (KernelSpec.__post_init__: Symbols as args, a SymPy expression); the emitter's own rules are checked here."""
     _check_identifier(spec.name, "KernelSpec.name")
-    args = tuple(spec.args)
-    if any(not isinstance(a, sp.Symbol) for a in args):
-        raise EmitError(f"{spec.name}: args must be SymPy Symbols, got {args!r}")
+    args = spec.args
     names = [a.name for a in args]
     for n in names:
         _check_identifier(n, f"{spec.name}: argument name")
     if len(set(names)) != len(names):
         raise EmitError(f"{spec.name}: argument names must be distinct, got {names}")
-    expr = sp.sympify(spec.expr, strict=True)
+    expr = spec.expr
     extra = expr.free_symbols - set(args)
     if extra:
         raise EmitError(f"{spec.name}: free symbols {sorted(map(str, extra))} are not among args {names}")
@@ -292,7 +330,9 @@ def function_source(spec: KernelSpec, claim_ids: list[str]) -> str:
     return f"def {spec.name}({', '.join(names)}):\n    \"\"\"{doc_text.lstrip()}\n    \"\"\"\n" + "\n".join(body) + "\n"
 
 
+@checked(module=_identifier, specs=sequence_of(_SPEC, min_len=0), claims=_str_mapping(_CLAIM_IDS))
 def module_source(module: str, specs: list[KernelSpec], claims: dict[str, list[str]]) -> str:
+    """The source of numerics/generated/<module>.py: a header, the imports and one function per spec."""
     derivations = sorted({s.derivation.rsplit('.', 1)[0] if s.derivation.count('.') > 1 else s.derivation
                           for s in specs})
     head = (f'"""Kernels emitted from {", ".join(derivations)}.\n\n'
@@ -332,6 +372,7 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+@checked(files=_FILES, directory=_directory)
 def differences(files: dict[str, str], directory: Path = GENERATED) -> list[str]:
     """Names of generated files that are missing, stale, or no longer produced."""
     diff = [n for n, text in files.items()
@@ -341,6 +382,7 @@ def differences(files: dict[str, str], directory: Path = GENERATED) -> list[str]
     return sorted(diff)
 
 
+@checked(files=_FILES, directory=_directory)
 def write(files: dict[str, str], directory: Path = GENERATED) -> list[str]:
     """Write changed files atomically, remove stale generated modules; return the changed names."""
     directory.mkdir(parents=True, exist_ok=True)
