@@ -21,9 +21,8 @@ import functools
 
 import sympy as sp
 
-from ._validate import EXPR, MIXTURE, NONNEGATIVE, POSITIVE, SCHEDULE, checked
+from ._validate import EXPR, MIXTURE, NONNEGATIVE, POSITIVE, SCHEDULE, checked, optional
 from .data import Mixture, gaussian
-from .flow_matching import _optional
 from .kernel_spec import KernelSpec
 from .pf_ode import gaussian_flow_map
 from .schedules import Schedule
@@ -71,7 +70,7 @@ def consistency_function(schedule: Schedule, xx=x, time=s_lvl, mean=m, var=v) ->
     return gaussian_flow_map(schedule, time, 0, xx, mean, var)
 
 
-@checked(schedule=SCHEDULE, data=_optional(MIXTURE), xx=EXPR, time=NONNEGATIVE)
+@checked(schedule=SCHEDULE, data=optional(MIXTURE), xx=EXPR, time=NONNEGATIVE)
 def pf_velocity(schedule: Schedule, data: Mixture | None = None, xx=x, time=s_lvl) -> sp.Expr:
     """v*(x, s) = f(s) x - 1/2 g(s)^2 score (003 eq. (10.1.1)) with the exact score of the data (default: Gaussian
     data N(m, v), derive.data.gaussian)."""

@@ -23,7 +23,7 @@ import functools
 
 import sympy as sp
 
-from ._validate import EXPR, MIXTURE, NONNEGATIVE, POSITIVE, SCHEDULE, SYMBOL, checked, integer
+from ._validate import EXPR, MIXTURE, NONNEGATIVE, POSITIVE, SCHEDULE, SYMBOL, checked, integer, optional
 from .data import Mixture, normal_pdf
 from .kernel_spec import KernelSpec
 from .pf_ode import gaussian_flow_map
@@ -36,15 +36,6 @@ a_, s_ = sp.symbols("alpha_t sigma_t", positive=True)
 da_, ds_ = sp.symbols("dalpha_t dsigma_t", real=True)
 vel, eps_hat, x0_hat, score = sp.symbols("v_hat eps_hat x0_hat score_hat", real=True)
 h_step = sp.Symbol("h", real=True)
-
-
-def _optional(rule):
-    """``rule``, or None (an argument whose default None means "the module's symbol"). Candidate for
-    derive/_validate.py (``optional``)."""
-    def check(name: str, value):
-        return None if value is None else rule(name, value)
-    check.__doc__ = f"None or: {rule.__doc__}"
-    return check
 
 
 @checked(mu=EXPR, sd=POSITIVE, xx=EXPR, time=SYMBOL)
@@ -128,7 +119,7 @@ def euler_step(time_step=h_step) -> sp.Expr:
 
 # --- FM vs CFM -------------------------------------------------------------------------------------
 
-@checked(schedule=SCHEDULE, time=NONNEGATIVE, mean=_optional(EXPR), var=_optional(POSITIVE), degree=integer(0, 3))
+@checked(schedule=SCHEDULE, time=NONNEGATIVE, mean=optional(EXPR), var=optional(POSITIVE), degree=integer(0, 3))
 def loss_gap(schedule: Schedule, time, mean=None, var=None, degree: int = 2) -> tuple[sp.Expr, tuple]:
     r"""L_CFM(theta) - L_FM(theta) at one time for N(mean, var) data and a polynomial model
     v_theta(x) = sum_k theta_k x^k of the given degree (003 eq. (5.2.9)).
@@ -154,7 +145,7 @@ def loss_gap(schedule: Schedule, time, mean=None, var=None, degree: int = 2) -> 
 
 # --- rectified flow and reflow ---------------------------------------------------------------------
 
-@checked(mean=_optional(EXPR), var=_optional(POSITIVE))
+@checked(mean=optional(EXPR), var=optional(POSITIVE))
 def reflow_gaussian(mean=None, var=None):
     r"""One reflow step for N(mean, var) data on the rectified-flow path alpha = 1 - t, sigma = t (003 §5.4).
 
