@@ -256,7 +256,7 @@ def exp_update(claim: Claim, form: str, seed: int, samples=None) -> MethodResult
             raise SolverClaimError(f"cannot solve the claim for the new state: {sol}")
         resid = (sol[0] - target).rewrite(sp.exp)
         for pt in _points(rng):
-            val = abs(complex(sp.N(resid.subs(pt), DIGITS)))
+            val = abs(complex(V.evaluate(resid, pt)))
             if val > worst:
                 worst, where = val, ", ".join(f"{k}={float(v):.4g}" for k, v in pt.items())
     holds = True if worst < HOLD_TOL else (False if worst > REFUTE_TOL else None)
@@ -316,7 +316,7 @@ def phi_identity(claim: Claim, form: str, seed: int, samples=None) -> MethodResu
             for _ in range(3):
                 pt = {E.H: sp.Float(rng.uniform(0.05, 3), DIGITS), LS: sp.Float(rng.uniform(-3, 3), DIGITS),
                       A_T: sp.Float(rng.uniform(0.2, 1), DIGITS)}
-                val = abs(complex(sp.N(resid.subs(pt), DIGITS)))
+                val = abs(complex(V.evaluate(resid, pt)))
                 if val > worst:
                     worst = val
                     where = ", ".join([f"{k}={v}" for k, v in ints.items()] + [f"h={float(pt[E.H]):.4g}"])
