@@ -331,6 +331,8 @@ def _nabla(s: str, out: Normalised) -> str:
                 mb = re.match(r"([a-zA-Z])\s*(_\s*(\{[^{}]*(\{[^{}]*\}[^{}]*)*\}|[a-zA-Z0-9]))?\s*", s[k:])
                 if mb:
                     k2 = k + mb.end()
+                    if re.match(r"\^", s[k2:]):   # \log p_t^{SB}: another density the score atom cannot name
+                        raise LatexError(f"cannot read the density of a score with a superscript near {s[i:k2 + 12]!r}")
                     args = ""
                     if k2 < len(s) and s[k2] == "(":
                         args, k2 = _paren(s, k2)
@@ -404,8 +406,9 @@ def _atoms(s: str, out: Normalised) -> str:
             continue
         res.append(" " + _new_atom(out, base, (sub or "").strip()) + " ")
         i = j
-        # a subscripted scalar followed by a bracket multiplies it: \bar{\alpha}_t (1 - x) is not a call
-        if sub and base not in FUNCTION_BASES and re.match(r"\s*\(", s[j:]):
+        # a subscripted scalar (or the step \Delta t) followed by a bracket multiplies it: \bar{\alpha}_t (1 - x)
+        # and \Delta t (a + b) are not calls
+        if ((sub and base not in FUNCTION_BASES) or base == "dt") and re.match(r"\s*\(", s[j:]):
             res.append(r" \cdot ")
     return "".join(res)
 

@@ -63,3 +63,14 @@ def test_tau_is_a_time_and_arithmetic_subscripts_are_never_read_as_t():
         expr, atoms = parse_expression(text)
         with pytest.raises(NotationError, match="cannot read the subscript"):
             interpret(expr, atoms, model, notation)
+
+
+def test_a_step_before_a_bracket_multiplies_and_a_model_score_is_refused():
+    """\\Delta t (a + b) is a product (a call dropped the factor silently); \\log p_t^{SB} is not p_t's score."""
+    import sympy as sp
+    from checks import latex as L
+    expr, atoms = L.parse_expression(r"\Delta t (a + b)")
+    assert ("dt", "") in atoms.values()
+    assert expr.free_symbols >= {sp.Symbol("a"), sp.Symbol("b")} and not expr.atoms(sp.core.function.AppliedUndef)
+    with pytest.raises(L.LatexError, match="superscript"):
+        L.parse_expression(r"\nabla_x \log p_t^{SB}(x)")
