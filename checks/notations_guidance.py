@@ -491,3 +491,220 @@ NOTATIONS = {
     "cm_003": _cm(False),
     "cm_003.net": _cm(True),
 }
+
+
+# --- sec. 8.1 Remark: Gaussian data with a Gaussian tilt (notation "tilt_003") ------------------------------
+# The model carries the tilt as ``M._tilt = (k_t, c_t)`` (expressions in t): h_t(x) = exp(-k_t (x - c_t)^2 / 2),
+# set by the method "tilt" of checks/methods_guidance.py (consistent tilts from derive.guidance.consistent_tilt,
+# and tilts that are not). p_t is the Gaussian marginal N(alpha m, alpha^2 v + sigma^2), Z_t = int p_t h_t dx
+# (derive.guidance.tilt_normaliser), ptilt = p_t h_t / Z_t, vorig / vtilt the PF-ODE velocities of p_t / ptilt.
+
+def _tilt_parts(M, tau=T_SYM):
+    mean, var = _gauss(M)
+    k, c = (q.subs(T_SYM, tau) for q in M._tilt)
+    return M.alpha(tau) * mean, marginal_var(M, tau), k, c
+
+
+def _t_density(M, y, tau=T_SYM):
+    mu, var, _, _ = _tilt_parts(M, tau)
+    return normal_pdf(y, mu, var)
+
+
+def _t_h(M, y, tau=T_SYM):
+    _, _, k, c = _tilt_parts(M, tau)
+    return sp.exp(-k * (y - c)**2 / 2)
+
+
+def _t_z(M, tau=T_SYM):
+    from derive.guidance import tilt_normaliser
+    return tilt_normaliser(*_tilt_parts(M, tau))
+
+
+def _t_tilted(M, y):
+    return _t_density(M, y) * _t_h(M, y) / _t_z(M)
+
+
+TILT_TAU = sp.Rational(7, 5)
+
+
+def _t_loss(M, y):
+    """The loss l(x, c; t) = k_t (x - c_t)^2 / (2 w_t tau) of the tilt h_t = exp(-w_t tau l), w_t = 1 + t, tau = 7/5;
+    the surrogate likelihood ptilde_t(c | x) = exp(-tau l) / (1 + t) (any x-free normaliser)."""
+    _, _, k, c = _tilt_parts(M)
+    return k * (y - c)**2 / (2 * (1 + T_SYM) * TILT_TAU)
+
+
+def _arg(a):
+    return a[0] if a else X_SYM
+
+
+TILT_GAUSS = {
+    **COMMON, **TIMES,
+    "x": lambda M, tau, a, s: X_SYM,
+    "p": lambda M, tau, a, s: _t_density(M, _arg(a)),
+    "hvec": lambda M, tau, a, s: _t_h(M, _arg(a)),
+    "Zvec": lambda M, tau, a, s: _t_z(M, a[0] if a else T_SYM),
+    "ptiltvec": lambda M, tau, a, s: _t_tilted(M, _arg(a)),
+    "vorigvec": lambda M, tau, a, s: _velocity_of(M, _arg(a), sp.log(_t_density(M, X_SYM))),
+    "vtiltvec": lambda M, tau, a, s: _velocity_of(M, _arg(a), sp.log(_t_tilted(M, X_SYM))),
+    "f": lambda M, tau, a, s: M.f(a[0] if a else tau),
+    "c": lambda M, tau, a, s: CLASS,
+    "w": lambda M, tau, a, s: 1 + T_SYM,                      # w_t = 1 + t
+    "tau": lambda M, tau, a, s: TILT_TAU,
+    "ellvec": lambda M, tau, a, s: _t_loss(M, _arg(a)),
+    "psurvec": lambda M, tau, a, s: sp.exp(-TILT_TAU * _t_loss(M, _arg(a))) / (1 + T_SYM),
+}
+
+
+# --- sec. 11.3.3 sCM (notation "scm_003") -------------------------------------------------------------------
+# TrigFlow path x_s = cos(s) x_0 + sin(s) z (eq. (11.3.7)), z = sigma_d eps; a concrete smooth "network"
+# F(y, c; theta) (not an optimum: any smooth F), parameterisation (11.3.8) f(x, s) = cos(s) x - sin(s) sigma_d
+# F(x / sigma_d, s) with c_noise(s) = s. F_theta and f_theta carry the parameter theta, F_theta^- and f_theta^- its
+# stop-gradient copy theta^- (a separate symbol, set equal to theta after differentiation). Fdx = grad_{x_s} of
+# F_theta^-(x_s / sigma_d, .) = (d_1 F)/sigma_d; Fds = d_2 F; fdx, fds the partial derivatives of f_theta^-; w = cos(s) d/ds f_theta^-(x_s, s) (the tangent of
+# the sCM loss), r = 1 (after warm-up); y a vector independent of theta; bare x a free point; alpha_s = cos s and
+# sigma_s = sigma_d sin s (the standard form x_s = alpha_s x_0 + sigma_s eps of the same path, eps = z / sigma_d);
+# P_mean, P_std the proposal's parameters; e Euler's number; omega(s) = 1 + s^2 a positive weight; Lct the pointwise
+# integrand of (11.3.4), omega(s) f_theta(x_s, s) d/ds f_theta^-(x_s, s).
+
+SIGMA_D = sp.Symbol("sigma_d", positive=True)
+THETA = sp.Symbol("theta", real=True)
+THETA_MINUS = sp.Symbol("theta_minus", real=True)
+Z_SYM = sp.Symbol("z", real=True)
+Y_VEC = sp.Symbol("y_vec", real=True)
+X_FREE = sp.Symbol("x_free", real=True)
+P_MEAN = sp.Symbol("P_mean", real=True)
+P_STD = sp.Symbol("P_std", positive=True)
+
+
+def scm_network(y, c, th):
+    """A fixed smooth non-linear 'network' F(y, c; theta)."""
+    return (th + 1 + c / 2) * y + sp.sin(c) / 2 + y**2 / 7 + th**2 * c / 3
+
+
+def scm_path(tau):
+    return sp.cos(tau) * X0_SYM + sp.sin(tau) * Z_SYM
+
+
+def scm_consistency(xx, tau, th):
+    """Eq. (11.3.8): f(x, s) = cos(s) x - sin(s) sigma_d F(x / sigma_d, s)."""
+    return sp.cos(tau) * xx - sp.sin(tau) * SIGMA_D * scm_network(xx / SIGMA_D, tau, th)
+
+
+def _scm_partial(index):
+    def handler(M, tau, args, sub):
+        y, c = args if args else (scm_path(S_SYM) / SIGMA_D, S_SYM)
+        yy, cc = sp.symbols("y_n c_n", real=True)
+        part = sp.diff(scm_network(yy, cc, THETA_MINUS), (yy, cc)[index]).subs({yy: y, cc: c}, simultaneous=True)
+        return part / SIGMA_D if index == 0 else part
+    return handler
+
+
+def _f_partial(args, index):
+    """d/dx or d/ds of f_theta^-(x, s) of (11.3.8) at the arguments."""
+    yy, cc = sp.symbols("y_f c_f", real=True)
+    part = sp.diff(scm_consistency(yy, cc, THETA_MINUS), (yy, cc)[index])
+    return part.subs({yy: args[0], cc: args[1]}, simultaneous=True)
+
+
+def _scm_net(th):
+    def handler(M, tau, args, sub):
+        y, c = args if args else (scm_path(S_SYM) / SIGMA_D, S_SYM)
+        return scm_network(y, c, th)
+    return handler
+
+
+def _scm_state(M, tau, args, sub):
+    if not sub and not args:
+        return X_FREE
+    return X0_SYM if when(sub, tau) == 0 else scm_path(when(sub, tau))
+
+
+SCM = {
+    **COMMON, **TIMES,
+    "x": _scm_state, "z": lambda M, tau, a, s: Z_SYM, "y": lambda M, tau, a, s: Y_VEC,
+    "sigma": lambda M, tau, a, sub: SIGMA_D if sub.strip("{} ") == "d" else SIGMA_D * sp.sin(a[0] if a else tau),
+    "alpha": lambda M, tau, a, sub: sp.cos(a[0] if a else tau),
+    "Fthvec": _scm_net(THETA), "Fnetvec": _scm_net(THETA_MINUS),
+    "Fdxvec": _scm_partial(0), "Fdsvec": _scm_partial(1),
+    "fdxvec": lambda M, tau, a, s: _f_partial(a, 0), "fdsvec": lambda M, tau, a, s: _f_partial(a, 1),
+    "fthvec": lambda M, tau, a, s: scm_consistency(a[0], a[1], THETA),
+    "fnetvec": lambda M, tau, a, s: scm_consistency(a[0], a[1], THETA_MINUS),
+    "omega": lambda M, tau, a, s: 1 + (a[0] if a else tau)**2,          # a positive weight omega(s)
+    "Lctvec": lambda M, tau, a, s: (1 + S_SYM**2) * scm_consistency(scm_path(S_SYM), S_SYM, THETA)
+    * sp.diff(scm_consistency(scm_path(S_SYM), S_SYM, THETA_MINUS), S_SYM),
+    "w": lambda M, tau, a, s: sp.cos(S_SYM) * sp.diff(scm_consistency(scm_path(S_SYM), S_SYM, THETA_MINUS), S_SYM),
+    "r": lambda M, tau, a, s: sp.Integer(1),
+    "q": lambda M, tau, a, s: THETA,
+    "epsilon": lambda M, tau, a, s: Z_SYM / SIGMA_D, "e": lambda M, tau, a, s: sp.E,
+    "P": lambda M, tau, a, sub: {"mean": P_MEAN, "std": P_STD}[sub.strip("{} ")],
+}
+
+NOTATIONS.update({"tilt_003": TILT_GAUSS, "scm_003": SCM})
+
+
+# --- sec. 8.5 preference alignment (notation "dpo_003") ------------------------------------------------------
+# A finite outcome set {0, 1, 2} (x_w = 0 the winner, x_l = 1 the loser; a bare x is the outcome being checked,
+# M._dpo["k"]) with seeded reference probabilities pi_ref, rewards r, an arbitrary policy pi, KL weight beta and the
+# constant Z(c) of the implicit reward; pi* the maximiser of (8.5.4) (derive.guidance.kl_regularised_optimum), Z(c)
+# in (8.5.5) its partition function, r_pi = beta log(pi / pi_ref) + beta log Z(c) (8.5.6). Bradley-Terry: u = Delta r,
+# sigma the logistic function, y the label, ell the per-pair logistic loss, p (= p_{r_psi}) a win probability,
+# D_KL and H of Bernoulli laws from derive.guidance.bernoulli_kl / bernoulli_entropy.
+
+U_BT = sp.Symbol("u_bt", real=True)
+Y_LABEL = sp.Symbol("y_label", real=True)
+P_WIN = sp.Symbol("p_win", real=True)
+
+
+def _logistic(z):
+    return 1 / (1 + sp.exp(-z))
+
+
+def _dpo(M):
+    return M._dpo
+
+
+def _outcome(M, tau, args, sub):
+    key = sub.strip("{} ")
+    return sp.Integer({"w": 0, "l": 1}.get(key, _dpo(M)["k"])) if key in ("w", "l", "") else sp.Integer(_dpo(M)["k"])
+
+
+def _pick(name):
+    def handler(M, tau, args, sub):
+        index = [a for a in args if a.is_Integer]
+        return _dpo(M)[name][int(index[0])]
+    return handler
+
+
+def _bt_loss(M, tau, args, sub):
+    p = _logistic(U_BT)
+    return -(Y_LABEL * sp.log(p) + (1 - Y_LABEL) * sp.log(1 - p))
+
+
+def _implicit_reward(M, tau, args, sub):
+    d = _dpo(M)
+    k = int([a for a in args if a.is_Integer][0])
+    return d["beta"] * sp.log(d["policy"][k] / d["ref"][k]) + d["beta"] * sp.log(d["zc"])
+
+
+def _kl(M, tau, args, sub):
+    from derive.guidance import bernoulli_kl
+    return bernoulli_kl(args[0], args[1])
+
+
+def _entropy(M, tau, args, sub):
+    from derive.guidance import bernoulli_entropy
+    return bernoulli_entropy(args[0])
+
+
+DPO = {
+    "x": _outcome, "c": lambda M, tau, a, s: sp.Symbol("c_prompt"),
+    "beta": lambda M, tau, a, s: _dpo(M)["beta"],
+    "pistarvec": _pick("optimum"), "pirefvec": _pick("ref"), "pivec": _pick("policy"), "rvec": _pick("rewards"),
+    "Zvec": lambda M, tau, a, s: sum(q * sp.exp(r / _dpo(M)["beta"]) for q, r in zip(_dpo(M)["ref"], _dpo(M)["rewards"])),
+    "rpivec": _implicit_reward,
+    "u": lambda M, tau, a, s: U_BT, "y": lambda M, tau, a, s: Y_LABEL, "sigmoidvec": lambda M, tau, a, s: _logistic(a[0]),
+    "ellvec": _bt_loss, "pvec": lambda M, tau, a, s: P_WIN, "KLvec": _kl, "Hvec": _entropy,
+}
+
+NOTATIONS["dpo_003"] = DPO

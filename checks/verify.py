@@ -106,7 +106,7 @@ def _evaluate(expr: sp.Expr, point: dict) -> sp.Expr:
         try:
             with mpmath.workdps(DIGITS + 10):
                 value = fn(*(mpmath.mpmathify(str(point[s])) for s in syms))
-            return sp.Float(value, DIGITS) if isinstance(value, mpmath.mpf) else sp.sympify(complex(value))
+            return sp.Float(value, DIGITS) if isinstance(value, mpmath.mpf) else sp.sympify(complex(value), strict=True)
         except (ZeroDivisionError, ValueError, TypeError, NameError, OverflowError):
             pass
     return sp.N(expr.subs(point).doit(), DIGITS)

@@ -83,7 +83,7 @@ class Accuracy:
     points: int
     conditioned_points: int
     worst_rel_error: float       # over well-conditioned points
-    worst_at: dict               # the inputs of the worst point
+    worst_at: dict               # the inputs of the worst point (and "nonfinite_at": the first NaN/inf input)
     nonfinite: int               # valid inputs with NaN or inf output
 
 
@@ -172,14 +172,14 @@ def measure(spec: KernelSpec, n: int = 64, seed: int = 0, dtype=np.float64) -> A
     fn, ref = _generated(spec), _reference(spec)
     ours = np.asarray(fn(*[jnp.asarray(X[:, j]) for j in range(X.shape[1])]), dtype=np.float64) if X.shape[1] else \
         np.full(n, float(np.asarray(fn())))
-    worst, where, counted, nonfinite = 0.0, {}, 0, 0
+    worst, where, counted, nonfinite, nonfinite_at = 0.0, {}, 0, 0, None
     for i in range(n):
         r = ref(X[i])
         if not mpmath.isfinite(r):
             continue                                        # outside the formula's domain (e.g. 0/0 input mix)
         if not np.isfinite(ours[i]):
             nonfinite += 1
-            where = {"nonfinite_at": dict(zip((a.name for a in spec.args), X[i].tolist()))}
+            nonfinite_at = nonfinite_at or dict(zip((a.name for a in spec.args), X[i].tolist()))
             continue
         with mpmath.workdps(DIGITS):
             scale = abs(r) if r != 0 else mpmath.mpf(1e-300)
@@ -190,6 +190,8 @@ def measure(spec: KernelSpec, n: int = 64, seed: int = 0, dtype=np.float64) -> A
             err = float(abs(mpmath.mpf(float(ours[i])) - r) / scale)
         if err > worst:
             worst, where = err, dict(zip((a.name for a in spec.args), X[i].tolist()))
+    if nonfinite_at is not None:                            # both places: the worst error and the first NaN/inf
+        where = {**where, "nonfinite_at": nonfinite_at}
     return Accuracy(f"{spec.module}.{spec.name}", np.dtype(dtype).name, n, counted, worst, where, nonfinite)
 
 

@@ -189,15 +189,16 @@ def _figure(path: str, caption: str) -> list[str]:
             rf"{{\small {tex_text(caption)}}}", r"\end{center}"]
 
 
-def render_tex(rows, claims, verdicts, manifest, figures=None) -> str:
+def render_tex(rows, claims, verdicts, manifest, figures=None, accuracy=None) -> str:
     """The report: summary table first, one section per erratum, then the list of all claims and the manifest.
 
     ``figures`` maps a claim id to [(file name relative to the output directory, caption)], plus the key
-    ``"__orders__"`` for the convergence-order figure."""
+    ``"__orders__"`` for the convergence-order figure. ``accuracy``: the LaTeX lines of the section "Kernel
+    accuracy" (reports.accuracy.tex_section), placed before the list of all claims; None: no such section."""
     figures = figures or {}
     by_id = {c.id: (c, v) for c, v in zip(claims, verdicts)}
     L = [r"\documentclass[10pt]{article}", r"\usepackage[T1]{fontenc}", r"\usepackage[margin=2cm]{geometry}",
-         r"\usepackage{amsmath,amssymb,longtable,booktabs,xcolor,graphicx}", r"\allowdisplaybreaks",
+         r"\usepackage{amsmath,amssymb,array,longtable,booktabs,xcolor,graphicx}", r"\allowdisplaybreaks",
          r"\title{Diffusion-model mathematics: verification report}",
          rf"\date{{{tex_text(manifest['created_utc'])}}}", r"\begin{document}", r"\maketitle", "",
          r"\section*{Summary: documents $\times$ status}", r"\begin{center}"]
@@ -235,6 +236,8 @@ def render_tex(rows, claims, verdicts, manifest, figures=None) -> str:
         L.append(r"\section*{Convergence orders}")
         for path, caption in figures["__orders__"]:
             L += _figure(path, caption)
+    if accuracy:
+        L += ["", *accuracy]
     L += ["", r"\section*{All claims}", r"{\small", r"\begin{longtable}{llrl}", r"\toprule",
           r"id & label & line & status \\", r"\midrule", r"\endhead"]
     for r in rows:
@@ -252,6 +255,9 @@ def render_tex(rows, claims, verdicts, manifest, figures=None) -> str:
             ("samples", manifest["samples"]), ("jobs", manifest.get("jobs")),
             ("families", ", ".join(manifest["only"] or ["all"])),
             ("document", manifest["document"] or "all"), ("claims", manifest["claims"])]
+    acc = manifest.get("kernel_accuracy")
+    keys.append(("kernel accuracy", f"{acc['points']} points, seed {acc['seed']}, {acc['seconds']} s"
+                 if acc else "not measured"))
     L += [rf"{tex_text(k)} & {tex_text(_num(v))} \\" for k, v in keys]
     L += [r"\bottomrule", r"\end{tabular}", r"\end{document}", ""]
     return "\n".join(L)

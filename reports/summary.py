@@ -4,7 +4,9 @@ from __future__ import annotations
 from reports.table import count_table, erratum_rows
 
 
-def render_markdown(rows, manifest) -> str:
+def render_markdown(rows, manifest, accuracy=None) -> str:
+    """summary.md; ``accuracy``: the lines of the kernel-accuracy block (reports.accuracy.markdown_block), put
+    after the count table; None: no block."""
     def cell(x):
         return str(x).replace("|", r"\|").replace("\n", " ")
     statuses, table = count_table(rows)
@@ -18,6 +20,8 @@ def render_markdown(rows, manifest) -> str:
     for doc, counts, total, differing in table:
         name = f"**{doc}**" if doc == "all" else f"`{doc}`"
         L.append(f"| {name} | " + " | ".join(str(counts.get(s, 0)) for s in statuses) + f" | {total} | {differing} |")
+    if accuracy:
+        L += ["", *accuracy]
     L += ["", "## Errata", ""]
     errata = erratum_rows(rows)
     L += [f"- `{r['id']}`: `{r['document']}` {cell(r['label'])}, line {r['line']}: {r['status']}"

@@ -21,7 +21,7 @@ def test_killed_run_leaves_the_previous_report_intact(tmp_path, sig):
         (tmp_path / name).write_text(text)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu", "WORKBENCH_CACHE": "0"}
     proc = subprocess.Popen([sys.executable, "-m", "reports", "--only", "flows_004", "--out", str(tmp_path),
-                             "--no-pdf", "--no-plots"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                             "--no-pdf", "--no-plots", "--no-accuracy"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     started = threading.Event()
 

@@ -7,10 +7,11 @@ import subprocess
 
 import pytest
 
-from reports import build, plots
+import numerics.accuracy
+from reports import build, ddim_convergence, plots
 from reports.__main__ import main
 
-from test_reports import fake_load_claims, make_verify  # noqa: E402  (tests/ is on sys.path under pytest)
+from test_reports import fake_all_kernels, fake_ddim_rows, fake_load_claims, make_verify  # noqa: E402  (tests/ is on sys.path under pytest)
 
 MISSING = [tool for tool in ("pdftoppm", "pdftotext") if shutil.which(tool) is None]
 if shutil.which("latexmk") is None and shutil.which("pdflatex") is None:
@@ -27,6 +28,8 @@ def pdf(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(build, "_api", lambda: (fake_load_claims, make_verify()))
         mp.setattr(plots, "_measured_orders", lambda: (lambda: ORDERS))
+        mp.setattr(numerics.accuracy, "all_kernels", fake_all_kernels)      # the accuracy section, measured fast
+        mp.setattr(ddim_convergence, "convergence_rows", fake_ddim_rows)
         assert main(["--out", str(out), "--no-progress"]) == 0
     assert (out / "report.pdf").is_file(), (out / "report.log").read_text()[-2000:] if (out / "report.log").exists() \
         else "no report.pdf and no log"

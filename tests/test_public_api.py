@@ -7,9 +7,9 @@ The public API is found by introspection: every public function and class define
 range. ``EXEMPT`` lists, with a reason, the callables that take no input to validate. ``test_every_public_callable
 _is_covered`` fails when a public callable is in neither.
 
-``KNOWN_GAPS`` are cases in files this helper does not own (helper K's derive modules, numerics.accuracy,
-numerics.emit, derive.kernel_spec) that did not raise a clear error when this file was written: they are strict
-xfails, so each turns into a failure (remove it from the set) once its owner adds the validation.
+The derive modules in ``K_MODULES`` get generated cases (``_k_cases``): every parameter is given text, and
+parameters with a clear range (``_RANGES``) an out-of-range value. Their functions declare one rule per
+argument with ``derive._validate.checked``.
 """
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def case(kwargs, exc, pattern):
 
 # --- valid calls (only arguments without defaults) ---------------------------------------------------------
 VALID = {
-    # derive (this helper's modules)
+    # derive: the continuous-time core
     "derive.data.normal_pdf": lambda: dict(xx=x, mean=m, var=v),
     "derive.data.Mixture": lambda: dict(weights=(1,), means=(0,), variances=(1,)),
     "derive.fokker_planck.operator": lambda: dict(drift=-x, diffusion_sq=1, density=sp.exp(-x**2)),
@@ -118,7 +118,7 @@ VALID = {
     "derive.score_matching.posterior_mean_of_conditional_score":
         lambda: dict(xx=x, a=sp.Rational(1, 2), s2=sp.Rational(3, 4)),
     "derive.score_matching.objective_gap": lambda: dict(a=sp.Rational(1, 2), s2=sp.Rational(3, 4)),
-    # numerics (this helper's modules)
+    # numerics
     "numerics.exact.GaussianMixture": lambda: dict(weights=[0.5, 0.5], means=[-1.0, 1.0], variances=[0.2, 0.3]),
     "numerics.exact.marginal_logpdf": lambda: dict(x=xs(2), t=0.5, fns=fns(), mix=mix()),
     "numerics.exact.marginal_score": lambda: dict(x=xs(2), t=0.5, fns=fns(), mix=mix()),
@@ -194,8 +194,8 @@ VALID = {
     "derive.kernel_spec.KernelSpec": lambda: dict(name="k", module="mod", args=(x,), expr=x**2, formula="x^2",
                                                   derivation="derive.x"),
     "numerics.accuracy.sampler": lambda: dict(name="alpha_t"),
-    "numerics.accuracy.measure": lambda: dict(spec=VALID["derive.kernel_spec.KernelSpec"]()),
-    "numerics.emit.function_source": lambda: dict(spec=VALID["derive.kernel_spec.KernelSpec"](), claim_ids=[]),
+    "numerics.accuracy.measure": lambda: dict(spec=_kernel_spec()),
+    "numerics.emit.function_source": lambda: dict(spec=_kernel_spec(), claim_ids=[]),
     "numerics.emit.module_source": lambda: dict(module="mod", specs=[], claims={}),
     "numerics.emit.differences": lambda: dict(files={}),
 }
@@ -206,7 +206,7 @@ def _process():
     return forward_sde(sch())
 
 
-# --- helper K's derive modules: all-symbolic calls; required arguments get symbols ---------------------------
+# --- the formula-family derive modules (K_MODULES): all-symbolic calls; required arguments get symbols
 def _symbolic_valid(name: str) -> dict:
     """Valid call of a derive function: required arguments by name (schedule, data, sequences, matrices)."""
     mod, fn = name.rsplit(".", 1)
@@ -219,7 +219,7 @@ def _symbolic_valid(name: str) -> dict:
         elif p.name == "data":
             out[p.name] = sym_data()
         elif p.name in ("betas", "alphas", "sigmas", "noises", "means", "variances", "means_q", "vars_q",
-                        "means_p", "vars_p"):
+                        "means_p", "vars_p", "ref_probs", "rewards"):
             out[p.name] = (sp.Rational(1, 10), sp.Rational(1, 5))
         elif p.name in ("op", "mat", "cov1", "cov2"):
             out[p.name] = sp.eye(2)
@@ -234,6 +234,11 @@ def _symbolic_valid(name: str) -> dict:
         else:
             out[p.name] = sp.Symbol(p.name, positive=True)
     return out
+
+
+def _kernel_spec():
+    from derive.kernel_spec import KernelSpec
+    return KernelSpec(**VALID["derive.kernel_spec.KernelSpec"]())
 
 
 K_MODULES = ("consistency", "ddim", "ddpm", "distill", "edm", "exp_integrator", "flow_matching", "gaussian",
@@ -574,7 +579,7 @@ CASES: dict[str, list[tuple]] = {
     "numerics.solvers.measured_orders": [
         case({"solvers": ("rk4",)}, ValueError, r"unknown solver 'rk4'"),
         case({"solvers": "ddim"}, TypeError, r"solvers must be a sequence of solver names")],
-    # files owned by others (gaps are listed in KNOWN_GAPS)
+    # the emitter, the accuracy sweep and the kernel record
     "derive.kernel_spec.KernelSpec": [case({"name": None}, ERR, "name"), case({"expr": "x**2"}, ERR, "expr"),
                                       case({"args": "x"}, ERR, "args")],
     "numerics.accuracy.sampler": [case({"name": None}, ERR, "name")],
@@ -586,9 +591,9 @@ CASES: dict[str, list[tuple]] = {
     "numerics.emit.differences": [case({"files": None}, ERR, "files")],
 }
 
-# helper K's modules: every parameter refuses text; typical ranges where the parameter's meaning is clear
+# K_MODULES: every parameter refuses text; typical ranges where the parameter's meaning is clear
 _RANGES = {"var": -1, "var1": -1, "var2": -1, "var_q": -1, "var_p": -1, "prior_var": -1, "var_u": -1, "var_y": -1,
-           "noise_var": -1, "lik_var": -1, "sd": -1, "sigma": -1, "sig2": -1, "k": 0, "order": 5, "T": 0,
+           "noise_var": -1, "lik_var": -1, "sd": -1, "sigma": -1, "sig2": -1, "k": -1, "order": 5, "T": 0,
            "n_terms": 0, "beta": 2, "eta": 2, "sigma_l": -1, "sigma_1": -1, "theta": -1, "horizon": 0,
            "eps_reg": -1, "eps_ref": -1, "abar": 2, "abar_T": 2, "abar_prev": 2}
 
@@ -656,97 +661,13 @@ EXEMPT: dict[str, str] = {
         "numerics.emit.derive_modules", "numerics.emit.collect_specs", "numerics.emit.claims_by_meaning",
         "numerics.emit.render_all")},
 }
-# helper K's argument-free derivations (kernel_specs(), closed forms): listed by introspection below, each checked
+# argument-free derivations of K_MODULES (kernel_specs(), closed forms): listed by introspection below, each checked
 # to take no arguments in test_exemptions_are_justified.
 for _name, _obj in public_api().items():
     if (_name.split(".")[1] in K_MODULES and _name.startswith("derive.") and _name not in CASES
             and not inspect.signature(_obj).parameters):
         EXEMPT[_name] = "takes no arguments"
 
-#: function -> indices into CASES[function] of the cases that did not give a clear error when this file was written;
-#: all in files this helper does not own. Strict xfails: remove an index when its owner adds the validation.
-KNOWN_GAPS: dict[str, set[int]] = {
-    "derive.consistency.ct_single_point_step": {0, 1, 2, 3},
-    "derive.consistency.ctm_jump": {0, 1, 2, 3},
-    "derive.consistency.ctm_residual": {0, 1, 2, 3},
-    "derive.consistency.meanflow_average_velocity": {0, 1, 2, 3},
-    "derive.consistency.parameterised": {0, 1, 2, 3},
-    "derive.consistency.pf_velocity": {0, 1, 2, 3},
-    "derive.ddim.ddim_step": {0, 1, 2, 3, 4, 5, 6, 7},
-    "derive.ddim.ddim_step_eta": {0, 1, 2, 3, 4, 5, 6, 7, 8},
-    "derive.ddim.euler_reparam_step": {0, 1, 2, 3, 4, 5},
-    "derive.ddim.family_coefficients": {0, 1, 2, 3, 4},
-    "derive.ddim.family_kl_eps_weight": {0, 1, 2, 3, 4},
-    "derive.ddim.family_marginal": {0, 1, 2, 3, 4, 5, 6},
-    "derive.ddim.markov_noise": {0, 1, 2, 3},
-    "derive.ddim.sigma_eta": {0, 1, 2, 3, 4, 5},
-    "derive.ddim.x0_from_eps": {0, 1, 2, 3},
-    "derive.ddpm.ancestral_step": {0, 2, 3, 4, 5, 6, 7},
-    "derive.ddpm.forward_marginal": {1},
-    "derive.ddpm.kl_term": {0, 1},
-    "derive.ddpm.posterior": {0, 1, 2, 3, 4, 5},
-    "derive.ddpm.posterior_general": {0, 1, 2, 3, 4, 5},
-    "derive.ddpm.prior_kl": {0, 1, 2},
-    "derive.ddpm.x0_from_eps": {0, 2, 3},
-    "derive.distill.ddim_x": {0, 1, 2, 3, 4, 5},
-    "derive.distill.guided_teacher": {0},
-    "derive.edm.ode_slope": {0, 1, 2, 3},
-    "derive.exp_integrator.dpm_solver_1": {1, 2, 3, 4, 5},
-    "derive.exp_integrator.dpm_solver_2": {0},
-    "derive.exp_integrator.dpm_solver_pp_2s": {0},
-    "derive.exp_integrator.h_of": {0, 1, 2, 3},
-    "derive.exp_integrator.phi": {1, 2},
-    "derive.exp_integrator.phi_recursion_residual": {1},
-    "derive.exp_integrator.phi_series": {1, 4},
-    "derive.exp_integrator.taylor_weight_data": {1},
-    "derive.exp_integrator.taylor_weight_eps": {1},
-    "derive.flow_matching.conditional_velocity": {1, 2, 3},
-    "derive.flow_matching.euler_step": {0},
-    "derive.flow_matching.gaussian_path_velocity": {0, 1, 2, 3, 4},
-    "derive.flow_matching.loss_gap": {0},
-    "derive.flow_matching.marginal_velocity": {2, 3},
-    "derive.flow_matching.posterior_x0_mean": {0, 2},
-    "derive.gaussian.bayes_linear": {0, 1, 2, 3, 4, 5, 6, 7},
-    "derive.gaussian.complete_square": {0},
-    "derive.gaussian.condition_joint": {0, 1, 2, 3, 4, 5, 6, 7},
-    "derive.gaussian.kl_normal": {0, 1, 2, 3, 4, 5},
-    "derive.gaussian.linear_push": {0, 1, 2, 3, 4, 5, 6},
-    "derive.gaussian.log_normal": {0, 1, 2, 3},
-    "derive.gaussian.marginalize": {0},
-    "derive.gaussian.product": {0},
-    "derive.guidance.cfg": {1},
-    "derive.guidance.dps_gradient": {0, 1, 2, 3, 4, 8},
-    "derive.guidance.guided_score": {0, 1, 2, 3, 4, 5, 7, 8, 9},
-    "derive.guidance.ilvr_correction": {0, 1, 2},
-    "derive.guidance.linear_likelihood_gradient": {0, 1, 2, 3, 4},
-    "derive.guidance.noisy_likelihood": {0, 1, 2, 6, 7, 8},
-    "derive.guidance.tilted_density": {0, 4, 5, 6},
-    "derive.kernel_spec.KernelSpec": {0, 1, 2},
-    "derive.langevin.affine_coefficients": {0},
-    "derive.langevin.annealed_step_size": {4},
-    "derive.langevin.langevin_step": {0, 1, 2, 3},
-    "derive.langevin.moment_recursion": {0, 1, 2},
-    "derive.optimal_transport.benamou_brenier_energy_1d": {0, 1, 2, 3, 4, 5},
-    "derive.optimal_transport.bures_w2_squared": {0, 1, 2, 3},
-    "derive.optimal_transport.entropic_cost_1d": {0, 1, 2, 3, 4, 5, 6, 7},
-    "derive.optimal_transport.entropic_coupling_1d": {0, 1, 2, 3, 4, 5},
-    "derive.optimal_transport.monge_map": {0, 1},
-    "derive.optimal_transport.monge_map_1d": {0, 1, 2, 3, 4, 5, 6},
-    "derive.optimal_transport.schrodinger_bridge_1d": {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10},
-    "derive.optimal_transport.sqrtm_psd": {0},
-    "derive.optimal_transport.w2_squared": {0, 1, 2, 3},
-    "derive.optimal_transport.w2_squared_1d": {0, 1, 2, 3, 4, 5},
-    "derive.parameterization.convert": {2, 4, 5, 6},
-    "derive.parameterization.relations": {0, 1, 2, 3},
-    "derive.parameterization.tweedie_eps": {1, 2, 3, 4},
-    "derive.parameterization.tweedie_x0": {1, 2, 3, 4},
-    "numerics.accuracy.all_kernels": {0, 1},
-    "numerics.accuracy.measure": {0, 1, 2},
-    "numerics.accuracy.sampler": {0},
-    "numerics.emit.differences": {0},
-    "numerics.emit.function_source": {0, 1},
-    "numerics.emit.module_source": {0, 1},
-}
 
 
 # --- the tests --------------------------------------------------------------------------------------------------
@@ -780,10 +701,8 @@ def test_every_table_entry_has_cases():
 
 def _params():
     for name in sorted(CASES):
-        for i, item in enumerate(CASES[name]):
-            marks = [pytest.mark.xfail(strict=True, reason="no clear error yet (file not owned by helper P)")] \
-                if i in KNOWN_GAPS.get(name, ()) else []
-            yield pytest.param(name, i, marks=marks, id=f"{name}[{i}]")
+        for i in range(len(CASES[name])):
+            yield pytest.param(name, i, id=f"{name}[{i}]")
 
 
 @pytest.mark.parametrize("name, index", list(_params()))
@@ -799,14 +718,3 @@ def test_bad_input_gives_clear_error(name, index):
     assert re.search(pattern, message), f"{name}({bad}): message {message!r} does not match {pattern!r}"
     assert not isinstance(info.value, (KeyError, IndexError, AttributeError))
 
-
-OWN_MODULES = ("derive.data", "derive.fokker_planck", "derive.ito", "derive.pf_ode", "derive.reverse_sde",
-               "derive.schedules", "derive.score_matching", "numerics.chains", "numerics.exact", "numerics.flow_exact",
-               "numerics.kernels", "numerics.phi", "numerics.sharded", "numerics.simulate", "numerics.solvers",
-               "numerics.stats")
-
-
-def test_known_gaps_are_real_cases_in_other_owners_files():
-    for name, indices in KNOWN_GAPS.items():
-        assert name.rsplit(".", 1)[0] not in OWN_MODULES, f"{name}: gaps in these modules must be fixed, not listed"
-        assert name in CASES and indices <= set(range(len(CASES[name]))), name

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pytest
 
+import numerics.accuracy
 from checks.verdict import MethodResult, Verdict
-from reports import build
+from numerics.accuracy import Accuracy
+from reports import build, ddim_convergence
 from reports.__main__ import main
 
 
@@ -35,6 +37,33 @@ CLAIMS = [
               note="alpha_t means 1 - beta_t; ᾱ is the product"),
     FakeClaim("fam_b.three", "001_doc.txt", "Algorithm 1", 30, "fam_b", r"x_{t-1} = x_t - h"),
 ]
+
+
+# A small stand-in for numerics.accuracy.all_kernels (the real one takes about 50 s): one record within target
+# per dtype, one float64 record above 1e-12, one float32 record with NaN/inf output.
+ACCURACY = [
+    Accuracy("ddpm.posterior_mean", "float64", 64, 59, 3.38e-16, {"x_t": -2.5, "beta_t": 0.00395}, 0),
+    Accuracy("ddpm.posterior_mean", "float32", 64, 58, 1.41e-07, {"x_t": -1.84375, "beta_t": 0.125}, 0),
+    Accuracy("phi.phi_1", "float64", 64, 64, 2.5e-09, {"h": 1e-12}, 0),
+    Accuracy("edm.c_noise", "float32", 64, 43, 7.9e-08, {"nonfinite_at": {"sigma": 0.0}}, 2),
+]
+
+
+def fake_all_kernels(n=64, seed=0):
+    fake_all_kernels.calls.append((n, seed))
+    return list(ACCURACY)
+
+
+fake_all_kernels.calls = []
+
+#: a stand-in for reports.ddim_convergence.convergence_rows (the real one simulates; tests/test_report_ddim.py runs it)
+DDIM_ROWS = [{"eta": eta, "steps": n, "max_var_error": 0.2 / n, "max_mean_error": 0.0, "ks_distance": 0.5 / n,
+              "ks_critical": 0.019, "ks_passed": n > 20, "samples": 20000, "seed": 0}
+             for eta in (0.0, 1.0) for n in (5, 40)]
+
+
+def fake_ddim_rows(seed=0):
+    return [dict(r, seed=seed) for r in DDIM_ROWS]
 
 
 def fake_load_claims(families_=None, document=None):
@@ -76,6 +105,9 @@ def fake(monkeypatch):
     monkeypatch.setattr(build, "_api", lambda: (fake_load_claims, state["verify"]))
     monkeypatch.setattr(build, "compile_pdf", lambda out: None)
     monkeypatch.setattr(build, "make_figures", lambda rows, claims, verdicts, out, orders=True: {})
+    monkeypatch.setattr(numerics.accuracy, "all_kernels", fake_all_kernels)
+    monkeypatch.setattr(ddim_convergence, "convergence_rows", fake_ddim_rows)
+    fake_all_kernels.calls.clear()
     return state
 
 
@@ -92,7 +124,7 @@ def test_csv_columns_and_rows(fake, tmp_path):
     assert err["status"] == "erratum" and err["method"] == "symbolic" and err["max_abs_error"] == 0.25
     assert int(err["line"]) == 20 and err["family"] == "fam_a"
     assert df.set_index("id").loc["fam_b.three", "parsed"] == False  # noqa: E712
-    for name in ("report.tex", "summary.md", "manifest.json"):
+    for name in ("report.tex", "summary.md", "manifest.json", "kernel_accuracy.csv"):
         assert (tmp_path / name).is_file()
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["seed"] == 0 and manifest["claims"] == 3 and manifest["differing"] == []
@@ -237,7 +269,7 @@ def test_same_seed_same_numbers(tmp_path, monkeypatch):
     for run in ("a", "b"):
         out = tmp_path / run
         code = main(["--only", "flows_004", "--seed", "3", "--out", str(out), "--no-pdf", "--no-plots",
-                     "--no-progress"])
+                     "--no-progress", "--no-accuracy"])
         assert code == 0
         frames.append(pd.read_csv(out / "claims.csv").drop(columns=["seconds"]))
     assert len(frames[0]) > 5 and frames[0]["max_abs_error"].notna().any()
@@ -291,3 +323,12 @@ def test_no_histogram_without_a_monte_carlo_sde_result(tmp_path):
     figures = plots.make_figures([build.make_row(CLAIMS[1], verdict, 0)], [CLAIMS[1]], [verdict], tmp_path,
                                  orders=False)
     assert figures == {}
+
+
+def test_full_report_has_the_ddim_convergence_section(fake, tmp_path):
+    """Without a selection and with plots, the report carries the DDIM table (issue 4) and its seed in the manifest."""
+    assert main(["--out", str(tmp_path), "--no-progress", "--no-accuracy"]) in (0, 1)
+    tex = (tmp_path / "report.tex").read_text()
+    assert "DDIM: $\\eta = 0$ and $\\eta = 1$ converge" in tex and tex.count("data law") >= 2
+    assert json.loads((tmp_path / "manifest.json").read_text())["ddim_convergence"]["seed"] == 0
+    assert "## DDIM convergence" in (tmp_path / "summary.md").read_text()
