@@ -98,6 +98,44 @@ def _group(s: str, i: int, opening: str, closing: str) -> tuple[str, int]:
     raise LatexError(f"unbalanced {opening}{closing} at position {i}: {s[i:i + 30]!r}")
 
 
+_PAIRS = {"(": ")", "[": "]", "{": "}"}
+
+
+def group_end(text: str, i: int, opening: str | None = None, closing: str | None = None) -> int:
+    """Index after the bracket closing the one that opens at text[i]: "(", "[" or "{" (its pair found by itself), or
+    the strings ``opening``/``closing`` (e.g. "\\left(" and "\\right)"). For the rewriting plugins of checks/."""
+    opening = opening or text[i]
+    closing = closing or _PAIRS.get(opening)
+    if closing is None:
+        raise LatexError(f"no bracket opens at position {i}: {text[i:i + 30]!r}")
+    depth = 0
+    for j in range(i, len(text)):
+        if text.startswith(opening, j):
+            depth += 1
+        elif text.startswith(closing, j):
+            depth -= 1
+            if depth == 0:
+                return j + len(closing)
+    raise LatexError(f"unbalanced {opening}{closing} near {text[i:i + 40]!r}")
+
+
+def split_top_level(text: str, sep: str) -> list[str]:
+    """``text`` split at the occurrences of ``sep`` outside (), [] and {} (for sep "|", a norm bar \\| is not one)."""
+    parts, depth, cur, i = [], 0, [], 0
+    while i < len(text):
+        c = text[i]
+        if depth == 0 and text.startswith(sep, i) and not (sep == "|" and i > 0 and text[i - 1] == "\\"):
+            parts.append("".join(cur))
+            cur, i = [], i + len(sep)
+            continue
+        depth += c in "([{"
+        depth -= c in ")]}"
+        cur.append(c)
+        i += 1
+    parts.append("".join(cur))
+    return parts
+
+
 def _braced(s: str, i: int) -> tuple[str, int]:
     return _group(s, i, "{", "}")
 

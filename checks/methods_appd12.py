@@ -62,39 +62,6 @@ class Appd12Error(ValueError):
 
 # --- lexical helpers --------------------------------------------------------------------------------
 
-def _close(text: str, i: int) -> int:
-    """Index after the bracket closing the one at text[i]."""
-    pairs = {"[": "]", "(": ")", "{": "}"}
-    opening, depth = text[i], 0
-    for j in range(i, len(text)):
-        if text[j] == opening:
-            depth += 1
-        elif text[j] == pairs[opening]:
-            depth -= 1
-            if depth == 0:
-                return j + 1
-    raise Appd12Error(f"unbalanced {opening} near {text[i:i + 40]!r}")
-
-
-def _top_split(text: str, sep: str) -> list[str]:
-    """Split at top-level occurrences of ``sep`` (outside brackets)."""
-    parts, depth, cur, i = [], 0, [], 0
-    while i < len(text):
-        c = text[i]
-        if c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-        if depth == 0 and text.startswith(sep, i) and not (sep == "|" and i > 0 and text[i - 1] == "\\"):
-            parts.append("".join(cur))
-            cur, i = [], i + len(sep)
-            continue
-        cur.append(c)
-        i += 1
-    parts.append("".join(cur))
-    return parts
-
-
 def _definition(text: str) -> tuple[str, str]:
     body = re.sub(r"\\quad\s*\(\s*[0-9A-Z.]+\s*\)\s*$", "", text.strip()).strip().rstrip(".").strip()
     if ":=" not in body:
@@ -123,7 +90,7 @@ def _langle(s: str) -> str:
         end = s.find(r"\rangle", mo.end())
         if end < 0:
             raise Appd12Error("\\langle without \\rangle")
-        parts = _top_split(s[mo.end():end], ",")
+        parts = L.split_top_level(s[mo.end():end], ",")
         if len(parts) != 2:
             raise Appd12Error("an inner product reads \\langle A, B \\rangle")
         s = s[:mo.start()] + f"({parts[0]}) \\cdot ({parts[1]})" + s[end + len(r"\rangle"):]
@@ -146,12 +113,12 @@ def rewrite(text: str, notation: str) -> str:
     s = _langle(s)
     s = re.sub(r"\^\s*\\top|\^\s*\{\s*\\top\s*\}", " ", s)
     while (mo := re.search(r"\\text\{Tr\}\s*\(", s)):
-        end = _close(s, mo.end() - 1)
+        end = L.group_end(s, mo.end() - 1)
         s = s[:mo.start()] + "(" + s[mo.end():end - 1] + ")" + s[end:]
     s = re.sub(r"\\sum_\{i=1\}\^D", " ", s)
     s = re.sub(r"\^\s*\{\s*\(i\)\s*\}", " ", s)
     while (mo := re.search(r"\\partial_\{x_i\}\s*([^\s(]+)\s*\(", s)):     # d/dx_i f(x) g(x) = (d/dx f(x)) g(x)
-        end = _close(s, mo.end() - 1)
+        end = L.group_end(s, mo.end() - 1)
         s = s[:mo.start()] + r"(\nabla_{\mathbf{x}} " + s[mo.start(1):end] + ")" + s[end:]
     s = re.sub(r"\\nabla_\{\\tilde\{\\mathbf\{x\}\}\}", r"\\nabla_{y}", s)
     s = re.sub(r"X_t\s*=\s*\\mathbf\{x\}_t", r"\\mathbf{x}_t", s)
@@ -173,12 +140,12 @@ def densities(s: str) -> str:
     """p_sub(A | B) -> p_{sub}(n, A, B): n random arguments first (the normaliser would read | as a comma)."""
     out, i = [], 0
     while (mo := _DENSITY.search(s, i)):
-        end = _close(s, mo.end() - 1)
+        end = L.group_end(s, mo.end() - 1)
         inner = s[mo.end():end - 1]
-        parts = _top_split(inner, r"\mid") if r"\mid" in inner else _top_split(inner, "|")
+        parts = L.split_top_level(inner, r"\mid") if r"\mid" in inner else L.split_top_level(inner, "|")
         if len(parts) > 2:
             raise Appd12Error(f"a density has one bar: {inner!r}")
-        random = _top_split(parts[0], ",")
+        random = L.split_top_level(parts[0], ",")
         sub = mo.group(1) or ""
         sub = sub[1:-1] if sub.startswith("{") else sub
         given = [parts[1].strip()] if len(parts) == 2 else []
@@ -235,14 +202,14 @@ def _expectation_end(s: str, j: int) -> int:
     while j < len(s) and s[j] == " ":
         j += 1
     if s.startswith("_{", j):
-        j = _close(s, j + 1)
+        j = L.group_end(s, j + 1)
     while j < len(s) and s[j] == " ":
         j += 1
     if s.startswith(r"\mathbb{E}", j):
         return _expectation_end(s, j)
     if j >= len(s) or s[j] != "[":
         raise Appd12Error(f"expected [ after an expectation near {s[j - 20:j + 30]!r}")
-    return _close(s, j)
+    return L.group_end(s, j)
 
 
 def peel(s: str) -> tuple[str, dict]:
@@ -262,8 +229,8 @@ def peel(s: str) -> tuple[str, dict]:
         kl, br, ex, it = (m if first == key else None for key, m in (("kl", kl), ("br", br), ("ex", ex), ("it", it)))
         k = len(table) + 1
         if kl:
-            end = _close(s, kl.end() - 1)
-            parts = _top_split(s[kl.end():end - 1], r"\|")
+            end = L.group_end(s, kl.end() - 1)
+            parts = L.split_top_level(s[kl.end():end - 1], r"\|")
             if len(parts) != 2:
                 raise Appd12Error("a KL divergence reads D_KL(p \\| q)")
             table[k] = ("KL", tuple(parts))
@@ -275,7 +242,7 @@ def peel(s: str) -> tuple[str, dict]:
             j, law = ex.end(), ""
             if s[j:].lstrip().startswith("_{"):
                 j = s.index("_{", j) + 1
-                end = _close(s, j)
+                end = L.group_end(s, j)
                 law, j = s[j + 1:end - 1], end
             while j < len(s) and s[j] == " ":
                 j += 1
@@ -286,7 +253,7 @@ def peel(s: str) -> tuple[str, dict]:
                 continue
             if j >= len(s) or s[j] != "[":
                 raise Appd12Error(f"expected [ after an expectation near {s[ex.start():ex.start() + 50]!r}")
-            end = _close(s, j)
+            end = L.group_end(s, j)
             table[k] = ("E", (s[j + 1:end - 1], law))
             s = s[:ex.start()] + rf" \hat{{E}}_{{{k}}} " + s[end:]
         else:
@@ -416,7 +383,7 @@ class Context:
         if "0:L" in law:                 # p(x_{0:L} | B): the body's states other than B are random
             cond = re.search(r"\|(.*)\)\s*$", law)
             return None, [self.value(cond.group(1))] if cond else []
-        for item in _top_split(law, ","):
+        for item in L.split_top_level(law, ","):
             if r"\sim" in item:
                 left, right = item.split(r"\sim", 1)
                 random.append(self.value(left))
@@ -425,20 +392,20 @@ class Context:
                     given.append(self.value(cond.group(1)))
                 continue
             for mo in _DENSITY.finditer(item):
-                inner = item[mo.end():_close(item, mo.end() - 1) - 1]
-                parts = _top_split(inner, "|")
-                random += [self.value(a) for a in _top_split(parts[0], ",")]
+                inner = item[mo.end():L.group_end(item, mo.end() - 1) - 1]
+                parts = L.split_top_level(inner, "|")
+                random += [self.value(a) for a in L.split_top_level(parts[0], ",")]
                 if len(parts) == 2:
-                    given += [self.value(a) for a in _top_split(parts[1], ",")]
+                    given += [self.value(a) for a in L.split_top_level(parts[1], ",")]
         if not random:
             raise Appd12Error(f"cannot read the law {law!r}")
         return random, [g for g in given if g not in random]
 
     def _expect(self, body_text: str, law: str) -> sp.Expr:
-        parts = _top_split(body_text, "|")
+        parts = L.split_top_level(body_text, "|")
         if len(parts) > 2:
             raise Appd12Error(f"an expectation has one condition: {body_text[:60]!r}")
-        given = [self.value(a) for a in _top_split(parts[1], ",")] if len(parts) == 2 else []
+        given = [self.value(a) for a in L.split_top_level(parts[1], ",")] if len(parts) == 2 else []
         random = None
         if law:
             random, more = self._law(law)

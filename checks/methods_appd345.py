@@ -60,26 +60,13 @@ HOLD_TOL, REFUTE_TOL = V.HOLD_TOL, V.REFUTE_TOL
 
 # --- rewriting -----------------------------------------------------------------------------------------------
 
-def _close(text: str, i: int, opening: str, closing: str) -> int:
-    """Index after the bracket matching text[i] == opening."""
-    depth = 0
-    for j in range(i, len(text)):
-        if text.startswith(opening, j):
-            depth += 1
-        elif text.startswith(closing, j):
-            depth -= 1
-            if depth == 0:
-                return j + len(closing)
-    raise L.LatexError(f"unbalanced {opening}{closing} near {text[i:i + 40]!r}")
-
-
 def _sub_calls(text: str, pattern: str, build) -> str:
     """Replace 'pattern(' ... ')' calls: build(match, argument text) -> replacement."""
     while True:
         mo = re.search(pattern + r"\s*\(", text)
         if not mo:
             return text
-        end = _close(text, mo.end() - 1, "(", ")")
+        end = L.group_end(text, mo.end() - 1, "(", ")")
         text = text[:mo.start()] + build(mo, text[mo.end():end - 1]) + text[end:]
 
 
@@ -111,11 +98,11 @@ def _expectations(text: str, notation: str) -> str:
         text = text[:mo.start()] + rf"\vec{{E}}(({mo.group(2)})^{{2}}, {mo.group(1)})" + text[mo.end():]
     if notation == "appd345.vsd":             # E_t[A] at a fixed t (the outer average over t of both sides)
         while (mo := re.search(r"\\mathbb\{E\}_t\s*\[", text)):
-            end = _close(text, mo.end() - 1, "[", "]")
+            end = L.group_end(text, mo.end() - 1, "[", "]")
             text = text[:mo.start()] + "(" + text[mo.end():end - 1] + ")" + text[end:]
     if notation in ("appd345.cm", "appd345.vsd"):
         while (mo := re.search(r"\\mathbb\{E\}\s*\[", text)):
-            end = _close(text, mo.end() - 1, "[", "]")
+            end = L.group_end(text, mo.end() - 1, "[", "]")
             text = text[:mo.start()] + r"\vec{E}(" + text[mo.end():end - 1] + ")" + text[end:]
     return text
 

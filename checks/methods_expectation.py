@@ -72,20 +72,6 @@ class ExpectationError(ValueError):
 
 # --- lexical pre-processing ----------------------------------------------------------------------
 
-def _matching(text: str, i: int) -> int:
-    """Index after the bracket closing the one at text[i] ('[', '(' or '{')."""
-    pairs = {"[": "]", "(": ")", "{": "}"}
-    opening, depth = text[i], 0
-    for j in range(i, len(text)):
-        if text[j] == opening:
-            depth += 1
-        elif text[j] == pairs[opening]:
-            depth -= 1
-            if depth == 0:
-                return j + 1
-    raise ExpectationError(f"unbalanced {opening} near {text[i:i + 40]!r}")
-
-
 def _rewrite(text: str) -> str:
     """Lexical renamings (module docstring); the formula itself is not changed."""
     s = re.sub(r"\\(?:left|right|middle)(?![a-zA-Z])", " ", text)
@@ -96,7 +82,7 @@ def _rewrite(text: str) -> str:
     s = re.sub(r"\^\s*\\top|\^\s*\{\s*\\top\s*\}", " ", s)
     s = re.sub(r"\\\|(.*?)\\\|_2\^2", r"(\1)^2", s)
     while (mo := re.search(r"\\operatorname\s*\{\s*Tr\s*\}\s*[\[(]", s)):   # Tr[A] -> (A): one coordinate
-        end = _matching(s, mo.end() - 1)
+        end = L.group_end(s, mo.end() - 1)
         s = s[:mo.start()] + "(" + s[mo.end():end - 1] + ")" + s[end:]
     s = re.sub(r"\\mathbf\{s\}\^\*|s\^\*", r"\\mathbf{s}", s)
     s = re.sub(r"\\phi(?!\s*\()", r"\\phi(x, t)", s)
@@ -134,21 +120,21 @@ def peel(text: str) -> tuple[str, dict]:
         if tok.startswith(r"\mathbb"):
             j, law = mo.end(), ""
             if mo.group(1):
-                law_end = _matching(s, j - 1)
+                law_end = L.group_end(s, j - 1)
                 law, j = s[j:law_end - 1], law_end
             while s[j] == " ":
                 j += 1
             if s[j] != "[":
                 raise ExpectationError(f"expected [ after \\mathbb{{E}} near {s[mo.start():mo.start() + 40]!r}")
-            end = _matching(s, j)
+            end = L.group_end(s, j)
             table[k] = ("E", (s[j + 1:end - 1], law))
             s = s[:mo.start()] + rf" \hat{{E}}_{{{k}}} " + s[end:]
         elif tok.startswith(r"\text"):
-            end = _matching(s, mo.end() - 1)
+            end = L.group_end(s, mo.end() - 1)
             table[k] = ("Cov", (s[mo.end():end - 1], ""))
             s = s[:mo.start()] + rf" \hat{{E}}_{{{k}}} " + s[end:]
         elif tok.startswith(r"\mathcal"):
-            end = _matching(s, mo.end() - 1)
+            end = L.group_end(s, mo.end() - 1)
             table[k] = ("O", s[mo.end():end - 1])
             s = s[:mo.start()] + rf" \hat{{O}}_{{{k}}} " + s[end:]
         else:

@@ -9,7 +9,7 @@ and every relation of the chain is evaluated at seeded random points with 50 dig
 * "pd-target"   — Gaussian data: the progressive-distillation target solved from two exact DDIM steps (10.3.2);
 * "consistency" — Gaussian data: the exact PF-ODE flow map Psi_{s->t} (derive.pf_ode), consistency function,
                   CTM's g*, MeanFlow's average velocity h*, conditional expectations (ch. 10-11).
-* "flow-map"    — as "consistency", after the rewrite ``compositions`` (maps composed with \circ, applied to a point);
+* "map-composition" — as "consistency", after the rewrite ``compositions`` (maps composed with \circ, applied to a point);
 * "tilt"        — sec. 8.1 Remark: Gaussian data with Gaussian tilts, identities and the 'iff' condition against
                   the continuity residual of the tilted PF-ODE (``tilt_check``);
 * "linear-inverse" — sec. 8.4 surrogates A^T(y - Ax), A^+(y - Ax) on concrete matrices (``linear_inverse_check``);
@@ -723,7 +723,8 @@ def proposal_check(claim: Claim, form: str, seed: int, samples: int | None = Non
                         detail=f"Q(s(tau)) = {sp.simplify(quantity)}; worst residual {worst:.3g}")
 
 
-METHODS.update({"proposal": proposal_check, "flow-map": exact_check("flow-map", compositions), "tilt": tilt_check, "linear-inverse": linear_inverse_check, "scm": scm_check})
+METHODS.update({"proposal": proposal_check, "map-composition": exact_check("map-composition", compositions),
+                "tilt": tilt_check, "linear-inverse": linear_inverse_check, "scm": scm_check})
 
 
 def prepare_dpo(latex: str) -> list[str]:

@@ -457,10 +457,14 @@ def _plugins() -> dict:
         import importlib
         import pkgutil
         import checks
-        found = {}
+        found, owner = {}, {}
         for info in pkgutil.iter_modules(checks.__path__):
             if info.name.startswith("methods_"):
-                found.update(getattr(importlib.import_module(f"checks.{info.name}"), "METHODS", {}))
+                for name, fn in getattr(importlib.import_module(f"checks.{info.name}"), "METHODS", {}).items():
+                    if name in found or name in BUILTIN_METHODS:   # one name, one method: never a silent override
+                        raise VerificationError(f"method {name!r} is registered by both {owner.get(name, 'verify')} "
+                                                f"and {info.name}")
+                    found[name], owner[name] = fn, info.name
         _PLUGINS = found
     return _PLUGINS
 
