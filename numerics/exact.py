@@ -68,6 +68,19 @@ class GaussianMixture:
         return None if self.means.ndim == 1 else self.means.shape[1]
 
 
+def _mixture_unflatten(_aux, arrays) -> GaussianMixture:
+    """Rebuild from (possibly traced) arrays without the checks of __post_init__ (they ran on the original)."""
+    mix = object.__new__(GaussianMixture)
+    for name, arr in zip(("weights", "means", "variances"), arrays):
+        object.__setattr__(mix, name, arr)
+    return mix
+
+
+# a pytree: a mixture can be an argument of a jitted function (one compilation for all mixtures of one shape)
+jax.tree_util.register_pytree_node(GaussianMixture, lambda m: ((m.weights, m.means, m.variances), None),
+                                   _mixture_unflatten)
+
+
 # --- argument checks (shared by numerics.simulate, numerics.chains, numerics.flow_exact) -----------------
 
 def _concrete(value) -> bool:
@@ -160,9 +173,7 @@ def _components(x, t, fns: ScheduleFns, mix: GaussianMixture):
     resid = a[..., None] * means - xd[..., None, :]                    # (..., K, d)
     d = means.shape[1]
     logn = -0.5 * (jnp.sum(resid ** 2, -1) / var + d * (_LOG_2PI + jnp.log(var)))
-    with np.errstate(divide="ignore"):
-        logw = np.log(mix.weights)
-    return logw + logn, resid, var
+    return jnp.log(mix.weights) + logn, resid, var              # log 0 = -inf: an empty component
 
 
 def marginal_logpdf(x, t, fns: ScheduleFns, mix: GaussianMixture) -> jax.Array:

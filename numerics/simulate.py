@@ -112,6 +112,39 @@ def _em(x_init, key, *, drift, diffusion, t0, dt, n_steps, return_path, noise_dt
     return _scan(step, x_init, jax.random.split(key, n_steps), t0, dt, n_steps, return_path)
 
 
+def tabulated_score_sde(key: jax.Array, x_init, fns: ScheduleFns, mix: GaussianMixture, coefficients, t0: float,
+                        t1: float, n_steps: int) -> jax.Array:
+    r"""Euler–Maruyama for dx = [a(t) x + b(t) \nabla log p_t(x) + c(t)] dt + g(t) dw (every member of the
+    reverse family, the PF-ODE and the forward SDE have this form), with the exact mixture score and the
+    coefficients given on the grid: ``coefficients`` of shape (4, n_steps) holds a, b, c, g at t_i = t0 + i dt.
+
+    The mixture and the coefficients are traced arguments, so one compilation serves every mixture (of one
+    number of components), every coefficient table and every time span of a given ``n_steps`` and sample shape."""
+    n_steps = _check_steps(n_steps)
+    t0, t1 = _check_span(t0, t1, allow_zero=True)
+    _check_key(key), _check_fns(fns), _check_mix(mix)
+    table = np.asarray(_check_real("coefficients", coefficients), dtype=np.float64)
+    if table.shape != (4, n_steps):
+        raise ValueError(f"coefficients must have shape (4, n_steps) = (4, {n_steps}), got {table.shape}")
+    x_init = jnp.asarray(_check_real("x_init", x_init), dtype=jnp.float64)
+    return _tabulated_em(x_init, key, mix, jnp.asarray(table.T), jnp.float64(t0), jnp.float64((t1 - t0) / n_steps),
+                         fns=fns, n_steps=n_steps)
+
+
+@functools.partial(jax.jit, static_argnames=("fns", "n_steps"))
+def _tabulated_em(x_init, key, mix, table, t0, dt, *, fns, n_steps):
+    sqrt_dt = jnp.sqrt(jnp.abs(dt))
+
+    def body(x, inputs):
+        t, (a, b, c, g), k = inputs
+        z = jax.random.normal(k, x.shape, dtype=jnp.float32).astype(x.dtype)   # float32 increments: see above
+        return x + (a * x + b * marginal_score(x, t, fns, mix) + c) * dt + g * sqrt_dt * z, None
+
+    times = t0 + dt * jnp.arange(n_steps, dtype=jnp.float64)
+    x_final, _ = jax.lax.scan(body, x_init, (times, table, jax.random.split(key, n_steps)))
+    return x_final
+
+
 @functools.cache
 def _linear_sde(fns: ScheduleFns) -> tuple[Drift, Callable[[jax.Array], jax.Array]]:
     """Drift f(t) x and diffusion g(t) of the forward SDE, one pair per schedule (so compilations are reused)."""
