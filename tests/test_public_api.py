@@ -139,6 +139,8 @@ VALID = {
     "numerics.simulate.euler_maruyama": lambda: dict(key=key(), x_init=xs(4), drift=ident, diffusion=lambda tt: tt,
                                                      t0=0.0, t1=1.0, n_steps=4),
     "numerics.simulate.forward_sde": lambda: dict(key=key(), x_init=xs(4), fns=fns(), t0=0.0, t1=1.0, n_steps=4),
+    "numerics.simulate.tabulated_score_sde": lambda: dict(key=key(), x_init=xs(4), fns=fns(), mix=mix(),
+                                                          coefficients=np.ones((4, 3)), t0=0.8, t1=0.2, n_steps=3),
     "numerics.simulate.pf_ode_flow": lambda: dict(x=xs(4), fns=fns(), mix=mix(), t0=1.0, t1=0.5, n_steps=4),
     "numerics.simulate.reverse_family": lambda: dict(key=key(), n=8, fns=fns(), mix=mix(), varsigma_sq=0.0, T=1.0,
                                                      t_end=0.5, n_steps=4),
@@ -429,6 +431,12 @@ CASES: dict[str, list[tuple]] = {
         case({"fns": None}, TypeError, r"fns must be a numerics.kernels.ScheduleFns"),
         case({"n_steps": -1}, ValueError, r"n_steps must be a positive integer"),
         case({"t1": INF}, ValueError, r"t1 must be finite")],
+    "numerics.simulate.tabulated_score_sde": [
+        case({"coefficients": np.ones((3, 3))}, ValueError, r"coefficients must have shape \(4, n_steps\)"),
+        case({"coefficients": "a"}, ERR, r"coefficients"),
+        case({"mix": None}, TypeError, r"mix must be a numerics.exact.GaussianMixture"),
+        case({"n_steps": 0}, ValueError, r"n_steps must be a positive integer"),
+        case({"t1": 0.8}, ValueError, r"t0 and t1 must differ")],
     "numerics.simulate.pf_ode_flow": [
         case({"t0": 0.0}, ValueError, r"t0 must be finite and in \(0, inf\)"),
         case({"score": "s"}, TypeError, r"score must be a callable"),
