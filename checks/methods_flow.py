@@ -307,7 +307,7 @@ def _quadrature(integral: sp.Integral, breaks=()) -> sp.Expr:
         b = mpmath.mpf(str(sp.N(hi, DIGITS))) if hi.is_finite else mpmath.inf
         inner = sorted({mpmath.mpf(str(c)) for c in breaks if a < c < b})   # subdivide at the point's coordinates
         value = mpmath.quad(fn, [a, *inner, b])
-    return sp.Float(str(mpmath.re(value)), DIGITS)
+        return sp.Float(mpmath.nstr(mpmath.re(value), QUAD_DIGITS), DIGITS)   # inside: str() outside keeps 15 digits
 
 
 def _evaluate(expr: sp.Expr, point: dict) -> complex:
