@@ -85,7 +85,7 @@ def _decorations(s: str) -> str:
     return s
 
 
-def _group(s: str, i: int, opening: str, closing: str) -> tuple[str, int]:
+def balanced(s: str, i: int, opening: str, closing: str) -> tuple[str, int]:
     """The balanced group starting at s[i] == opening -> (content, index after the closing character)."""
     depth = 0
     for j in range(i, len(s)):
@@ -136,12 +136,12 @@ def split_top_level(text: str, sep: str) -> list[str]:
     return parts
 
 
-def _braced(s: str, i: int) -> tuple[str, int]:
-    return _group(s, i, "{", "}")
+def braced(s: str, i: int) -> tuple[str, int]:
+    return balanced(s, i, "{", "}")
 
 
-def _paren(s: str, i: int) -> tuple[str, int]:
-    return _group(s, i, "(", ")")
+def parenthesised(s: str, i: int) -> tuple[str, int]:
+    return balanced(s, i, "(", ")")
 
 
 _BASE = re.compile(r"@[a-zA-Z]+@|\\[a-zA-Z]+|[a-zA-Z]")
@@ -201,11 +201,11 @@ def _strip_braces_annotations(s: str) -> str:
                 k += 1
             if k >= len(s) or s[k] != "{":
                 raise LatexError(f"{command} must be followed by a braced argument")
-            inner, end = _braced(s, k)
+            inner, end = braced(s, k)
             rest = s[end:].lstrip()
             if rest.startswith(mark):
                 rest = rest[1:].lstrip()
-                rest = rest[_braced(rest, 0)[1]:] if rest.startswith("{") else rest[1:]
+                rest = rest[braced(rest, 0)[1]:] if rest.startswith("{") else rest[1:]
             s = s[:j] + "{" + inner + "} " + rest
     return s
 
@@ -218,7 +218,7 @@ def _conditional_bars(s: str) -> str:
         before = s[:i].rstrip()[-1:]
         if s[i] == "(" and (before.isalnum() or before in ("}", "_")):
             try:
-                inner, end = _paren(s, i)
+                inner, end = parenthesised(s, i)
             except LatexError:
                 out.append(s[i])
                 i += 1
@@ -254,7 +254,7 @@ def _power_before_call(s: str) -> str:
         if not mo or mo.group(1)[1:] in ("frac", "sqrt", "log", "exp", "left"):
             out.append(s[i:])
             return "".join(out)
-        args, end = _paren(s, mo.end() - 1)
+        args, end = parenthesised(s, mo.end() - 1)
         out.append(s[i:mo.start()] + f"({mo.group(1)}({args}))^{{{mo.group(2)}}}")
         i = end
 
@@ -278,13 +278,13 @@ def _derivative_fracs(s: str) -> str:
             out.append(s[i:k])
             i = k
             continue
-        num, after_num = _braced(s, k)
+        num, after_num = braced(s, k)
         m2 = _skip_spaces(s, after_num)
         if m2 >= len(s) or s[m2] != "{":
             out.append(s[i:after_num])
             i = after_num
             continue
-        den, after_den = _braced(s, m2)
+        den, after_den = braced(s, m2)
         mnum = re.match(r"\s*(d|\\partial)\s*(?:\^\s*\{?\s*(\d)\s*\}?)?\s*(.*)$", num, re.S)
         mden = re.match(r"\s*(d|\\partial)\s*([a-zA-Z])\s*(?:\^\s*\{?\s*(\d)\s*\}?)?\s*$", den)
         if mnum and mden and mnum.group(1) == mden.group(1):
@@ -294,7 +294,7 @@ def _derivative_fracs(s: str) -> str:
             if not body:   # operator form \frac{d}{dt}(...): the derivative applies to the group only
                 k2 = _skip_spaces(s, after_den)
                 if k2 < len(s) and s[k2] == "(":
-                    group, after_group = _paren(s, k2)
+                    group, after_group = parenthesised(s, k2)
                     power = re.match(r"\s*\^\s*(\{[^{}]*\}|\d)", s[after_group:])   # d/dt (a/b)^2: the square is inside
                     exponent = power.group(0) if power else ""
                     out.append(s[i:j] + "{" + op * order + "((" + _derivative_fracs(group) + ")" + exponent + ")}")
@@ -344,7 +344,7 @@ def _nabla(s: str, out: Normalised) -> str:
                 if j >= len(s):
                     raise LatexError("\\nabla_ without a variable")
                 if s[j] == "{":
-                    sub, j = _braced(s, j)
+                    sub, j = braced(s, j)
                 else:
                     mo = _BASE.match(s, j)
                     if mo is None:
@@ -354,7 +354,7 @@ def _nabla(s: str, out: Normalised) -> str:
                     if mt:                              # \nabla_x_t style
                         j += mt.end()
                         if s[j] == "{":
-                            _, j = _braced(s, j)
+                            _, j = braced(s, j)
                         else:
                             j += 1
                 var = _subscript_var(sub)
@@ -373,7 +373,7 @@ def _nabla(s: str, out: Normalised) -> str:
                         raise LatexError(f"cannot read the density of a score with a superscript near {s[i:k2 + 12]!r}")
                     args = ""
                     if k2 < len(s) and s[k2] == "(":
-                        args, k2 = _paren(s, k2)
+                        args, k2 = parenthesised(s, k2)
                     name = _new_atom(out, "score", (mb.group(3) or "").strip("{}"))
                     res.append(f" {name}({args}) " if args.strip() else f" {name} ")
                     i = k2
@@ -424,7 +424,7 @@ def _atoms(s: str, out: Normalised) -> str:
         if mj:
             k = j + mj.end()
             if k < len(s) and s[k] == "{":
-                sub, j = _braced(s, k)
+                sub, j = braced(s, k)
             else:
                 mt = _BASE.match(s, k) or re.match(r"[0-9]", s[k:])
                 if mt is None:

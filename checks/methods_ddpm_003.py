@@ -78,7 +78,7 @@ def _replace_group(text: str, command: str, build) -> str:
             out.append(text[i:k])
             i = k
             continue
-        inner, end = L._group(text, k, text[k], "}" if text[k] == "{" else "]")
+        inner, end = L.balanced(text, k, text[k], "}" if text[k] == "{" else "]")
         replacement, end = build(inner, end)
         out.append(text[i:j] + replacement)
         i = end
@@ -87,7 +87,7 @@ def _replace_group(text: str, command: str, build) -> str:
 def _underbrace(inner: str, end: int, text: str) -> tuple[str, int]:
     mo = re.match(r"\s*_\s*", text[end:])
     if mo and text[end + mo.end()] == "{":
-        _, end = L._braced(text, end + mo.end())
+        _, end = L.braced(text, end + mo.end())
     return " " + inner + " ", end
 
 
@@ -100,11 +100,11 @@ def _expectation(text: str) -> str:
             return text
         k = mo.end()
         if mo.group(1):
-            _, k = L._braced(text, k - 1)
+            _, k = L.braced(text, k - 1)
         k += len(text[k:]) - len(text[k:].lstrip())
         if k >= len(text) or text[k] != "[":
             raise L.LatexError("an expectation must read \\mathbb{E}[A | B]")
-        inner, end = L._group(text, k, "[", "]")
+        inner, end = L.balanced(text, k, "[", "]")
         parts = re.split(r"\\mid|(?<!\\)\|", inner)
         if len(parts) != 2:
             raise L.LatexError(f"expectation {inner[:40]!r} is not a conditional mean E[A | B]")
@@ -197,9 +197,9 @@ def underbraces(text: str) -> list[str]:
     out, i = [], 0
     while (j := text.find(r"\underbrace", i)) >= 0:
         k = text.index("{", j)
-        inner, end = L._braced(text, k)
+        inner, end = L.braced(text, k)
         mo = re.match(r"\s*_\s*", text[end:])
-        label, end = L._braced(text, end + mo.end()) if mo else ("", end)
+        label, end = L.braced(text, end + mo.end()) if mo else ("", end)
         if label and not label.strip().startswith(r"\text"):
             out.append(f"{inner} = {label}")
         i = end

@@ -61,13 +61,13 @@ def _strip_underbrace(s: str) -> str:
             return "".join(out)
         out.append(s[i:j])
         k = s.index("{", j)
-        inner, end = L._braced(s, k)
+        inner, end = L.braced(s, k)
         out.append(" {" + inner + "} ")
         rest = s[end:].lstrip()
         if rest.startswith("_"):
             rest = rest[1:].lstrip()
             if rest.startswith("{"):
-                _, e2 = L._braced(rest, 0)
+                _, e2 = L.braced(rest, 0)
                 rest = rest[e2:]
             else:
                 rest = rest[1:]
@@ -102,7 +102,7 @@ def _log_of_density(s: str) -> str:
         if j < 0:
             out.append(s[i:])
             return "".join(out)
-        inner, end = L._paren(s, j + 4)
+        inner, end = L.parenthesised(s, j + 4)
         if re.fullmatch(r"\s*[pq](?:_\{?[^(){}]*\}?)?\s*\([^()]*\)\s*", inner):
             out.append(s[i:j] + r"\log " + inner.strip() + " ")
         else:
@@ -457,14 +457,14 @@ def _strip_expectation(side: str) -> tuple[str, str | None]:
         rest = rest[1:].lstrip()
         if not rest.startswith("{"):
             raise V.VerificationError("an expectation's subscript must be braced")
-        sub, end = L._braced(rest, 0)
+        sub, end = L.braced(rest, 0)
         rest = rest[end:]
     rest = rest.lstrip()
     if rest.startswith(r"\left"):
         rest = rest[len(r"\left"):].lstrip()
     if not rest.startswith("["):
         raise V.VerificationError(f"expectation without a bracket: {side[:60]!r}")
-    body, end = L._group(rest, 0, "[", "]")
+    body, end = L.balanced(rest, 0, "[", "]")
     if rest[end:].strip():          # not the whole side: an inner expectation (``_inner_expectations``)
         return side, None
     body = re.sub(r"\\right\s*$", "", body.rstrip())
@@ -482,7 +482,7 @@ def _inner_expectations(s: str, inner: list) -> str:
         mo = found[-1]
         if mo.end() >= len(s) or s[mo.end()] != "{":
             raise V.VerificationError("an inner expectation needs a braced subscript 'v \\sim p(v | ...)'")
-        sub, j = L._braced(s, mo.end())
+        sub, j = L.braced(s, mo.end())
         while j < len(s) and s[j] == " ":
             j += 1
         if s.startswith(r"\left", j):
@@ -495,7 +495,7 @@ def _inner_expectations(s: str, inner: list) -> str:
         elif j >= len(s) or s[j] != "[":
             raise V.VerificationError("expectation without a bracket")
         else:
-            body, end = L._group(s, j, "[", "]")
+            body, end = L.balanced(s, j, "[", "]")
             body = _inner_expectations(re.sub(r"\\right\s*$", "", body.rstrip()), inner)   # nested expectations first
         parts = sub.split(r"\sim")
         if len(parts) > 2:
@@ -525,7 +525,7 @@ def _kl_slots(s: str, pairs: list) -> str:
         mo = _KL_HEAD.search(s)
         if not mo:
             return s
-        inner, end = L._paren(s, mo.end())
+        inner, end = L.parenthesised(s, mo.end())
         inner = re.sub(r"\\right\s*$", "", inner.rstrip())
         halves = _top_split(inner, r"\|")
         if len(halves) != 2:
@@ -570,7 +570,7 @@ def _call_variables(law_text: str) -> list[str]:
     """LaTeX of the random variables of a law 'p(a, b | c) q(d | a)': the arguments before each condition bar."""
     out = []
     for mo in re.finditer(r"[A-Za-z}]\s*\(", law_text):
-        inner, _ = L._paren(law_text, mo.end() - 1)
+        inner, _ = L.parenthesised(law_text, mo.end() - 1)
         free = _top_split(inner, "|")[0]
         for part in _top_split(free, ","):
             if part.strip() and part.strip() not in out:
@@ -616,7 +616,7 @@ def mark_joint_densities(text: str) -> str:
     law, told apart from a conditional p_\phi(\mathbf{x}|\mathbf{z}) whose bar the parser reads as a comma."""
     out, i = [], 0
     for mo in re.finditer(r"([pq])\s*_\s*(\\[a-zA-Z]+|\{[^{}]*\})\s*\(", text):
-        inner, _ = L._paren(text, mo.end() - 1)
+        inner, _ = L.parenthesised(text, mo.end() - 1)
         if len(_top_split(inner, ",")) > 1 and len(_top_split(inner, "|")) == 1:
             out.append(text[i:mo.start()] + f"{mo.group(1)}_{{{mo.group(2).strip('{}')} joint}}(")
             i = mo.end()
@@ -643,7 +643,7 @@ def apply_definitions(text: str, claim) -> str:
             j = i + len(head)
             rest = text[j:].lstrip()
             if rest.startswith("("):
-                _, end = L._paren(rest, 0)
+                _, end = L.parenthesised(rest, 0)
                 j = len(text) - len(rest) + end
             text = text[:i] + "(" + body + ")" + text[j:]
     return text

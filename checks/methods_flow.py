@@ -62,10 +62,10 @@ def _drop_underbrace(s: str) -> str:
         if i < 0:
             return s
         j = s.index("{", i)
-        body, end = L._braced(s, j)
+        body, end = L.braced(s, j)
         mo = re.match(r"\s*_\s*", s[end:])
         if mo and s[end + mo.end()] == "{":
-            _, end = L._braced(s, end + mo.end())
+            _, end = L.braced(s, end + mo.end())
         s = s[:i] + "{" + body + "}" + s[end:]
 
 
@@ -89,7 +89,7 @@ def _expectations(s: str) -> str:
             return out + s
         kind, j = "post", mo.end()
         if mo.group(1):
-            sub, j = L._braced(s, mo.end() - 1)
+            sub, j = L.braced(s, mo.end() - 1)
             kind = "data" if r"\text{data}" in sub else "post"
             if "data" not in kind and not re.search(r"p\s*\(\s*\\cdot", sub):
                 raise L.LatexError(f"expectation over {sub!r} is not a posterior or data expectation")

@@ -57,7 +57,7 @@ QUAD_DIGITS = 15                       #: time quadrature: far below the hold to
 
 def _braced_after(s: str, i: int) -> tuple[str, int]:
     """The {...} group starting at s[i] (s[i] == '{'): its content and the index after it."""
-    return L._braced(s, i)
+    return L.braced(s, i)
 
 
 def _drop_operator(s: str, names=(r"\min", r"\inf")) -> tuple[str, list[str]]:

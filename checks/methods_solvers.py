@@ -50,13 +50,13 @@ def prenormalise(text: str) -> str:
     while r"\underbrace" in s:
         i = s.index(r"\underbrace")
         j = s.index("{", i)
-        inner, k = L._braced(s, j)
+        inner, k = L.braced(s, j)
         rest = s[k:]
         mo = re.match(r"\s*_\s*", rest)
         if mo:
             rest = rest[mo.end():]
             if rest.startswith("{"):
-                _, kk = L._braced(rest, 0)
+                _, kk = L.braced(rest, 0)
                 rest = rest[kk:]
             else:
                 rest = rest[1:]
