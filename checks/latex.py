@@ -46,7 +46,7 @@ class Normalised:
 def _strip_layout(s: str) -> str:
     s = s.replace("\\\\", " ")                                    # row breaks of aligned blocks
     s = re.sub(r"\\tag\{[^}]*\}", " ", s)
-    s = re.sub(r"\\q?quad\s*\(\s*[0-9A-Z.]+\s*\)", " ", s)       # "\quad (12)" equation numbers
+    s = re.sub(r"\\q?quad\s*\(\s*(?:\\text\s*\{\s*[0-9A-Z.]+\s*\}|[0-9A-Z.]+)\s*\)", " ", s)   # "\quad (12)", "\quad (\text{D.2.2})"
     s = re.sub(r"\\(?:q?quad|displaystyle|,|;|!|:|\s)", " ", s)
     s = s.replace("&", " ").replace("\\\\", " ")
     s = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg)[lr]?\s*(\\[{}|]|[()\[\].|])", r" \1 ", s)
