@@ -428,23 +428,6 @@ _EXPECT_HEAD = re.compile(r"^\s*\\mathbb\s*\{\s*E\s*\}")
 _SQUARE = re.compile(r"\s*(?:_\s*(?:\{\s*2\s*\}|2))?\s*\^\s*(?:\{\s*2\s*\}|2)")
 
 
-def _top_split(inner: str, sep: str) -> list[str]:
-    """``inner`` split at ``sep`` outside (), {} and []."""
-    parts, depth, cur, i = [], 0, [], 0
-    while i < len(inner):
-        c = inner[i]
-        if depth == 0 and inner.startswith(sep, i):
-            parts.append("".join(cur))
-            cur, i = [], i + len(sep)
-            continue
-        depth += c in "({["
-        depth -= c in ")}]"
-        cur.append(c)
-        i += 1
-    parts.append("".join(cur))
-    return parts
-
-
 def _strip_expectation(side: str) -> tuple[str, str | None]:
     r"""'\mathbb{E}_{sub} [body]' (or '\left[ body \right]') filling the whole side -> ('(body)', sub); else (side, None)."""
     mo = _EXPECT_HEAD.match(side)
@@ -527,7 +510,7 @@ def _kl_slots(s: str, pairs: list) -> str:
             return s
         inner, end = L.parenthesised(s, mo.end())
         inner = re.sub(r"\\right\s*$", "", inner.rstrip())
-        halves = _top_split(inner, r"\|")
+        halves = L.split_top_level(inner, r"\|")
         if len(halves) != 2:
             raise V.VerificationError(f"a KL divergence needs two laws separated by \\|: {inner[:60]!r}")
         pairs.append(tuple(h.strip() for h in halves))
@@ -571,8 +554,8 @@ def _call_variables(law_text: str) -> list[str]:
     out = []
     for mo in re.finditer(r"[A-Za-z}]\s*\(", law_text):
         inner, _ = L.parenthesised(law_text, mo.end() - 1)
-        free = _top_split(inner, "|")[0]
-        for part in _top_split(free, ","):
+        free = L.split_top_level(inner, "|")[0]
+        for part in L.split_top_level(free, ","):
             if part.strip() and part.strip() not in out:
                 out.append(part.strip())
     return out
@@ -584,7 +567,7 @@ def expectation_value(item, model: Model, notation: dict) -> sp.Expr:
     quadratic in the variables: mean and covariance from its gradient and Hessian (completing the square);
     the body must be quadratic too, E f = f(mean) + tr(Hess f Cov)/2 (exact)."""
     var_text, law_text, body = item
-    names = _top_split(var_text, ",") if var_text else _call_variables(law_text)
+    names = L.split_top_level(var_text, ",") if var_text else _call_variables(law_text)
     variables = []
     for name in names:
         expr, atoms = L.parse_expression(prenormalise(name))
@@ -617,7 +600,7 @@ def mark_joint_densities(text: str) -> str:
     out, i = [], 0
     for mo in re.finditer(r"([pq])\s*_\s*(\\[a-zA-Z]+|\{[^{}]*\})\s*\(", text):
         inner, _ = L.parenthesised(text, mo.end() - 1)
-        if len(_top_split(inner, ",")) > 1 and len(_top_split(inner, "|")) == 1:
+        if len(L.split_top_level(inner, ",")) > 1 and len(L.split_top_level(inner, "|")) == 1:
             out.append(text[i:mo.start()] + f"{mo.group(1)}_{{{mo.group(2).strip('{}')} joint}}(")
             i = mo.end()
     out.append(text[i:])
@@ -793,14 +776,7 @@ def _increment_models(seed: int, claim) -> list[Model]:
     rng = np.random.default_rng(seed)
     out = []
     for name in claim.extra.get("families", ["vp-linear", "vp-cosine"]):
-        if name in ("vp-linear", "sub-vp"):
-            b0 = round(float(rng.uniform(0.05, 0.5)), 3)
-            sc = schedules.get(name, beta_min=b0, beta_max=round(b0 + float(rng.uniform(1, 15)), 3))
-        elif name == "ve":
-            sc = schedules.get(name, sigma_min=round(float(rng.uniform(0.01, 0.1)), 3),
-                               sigma_max=round(float(rng.uniform(5, 50)), 2))
-        else:
-            sc = schedules.get(name)
+        sc = V.random_schedule(rng, name)
         data = gaussian_data(sp.Rational(int(rng.integers(-15, 16)), 10), sp.Rational(int(rng.integers(2, 20)), 10))
         out.append(Model(sc, data, t_end=sp.Rational(9, 10)))
     return out

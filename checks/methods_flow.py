@@ -257,12 +257,8 @@ def _models(rng: np.random.Generator, claim: Claim) -> list[Model]:
     names = tuple(claim.extra.get("families", FAMILIES))
     models = []
     for name in names:
-        if name in ("vp-linear", "sub-vp"):
-            b0 = round(float(rng.uniform(0.05, 0.5)), 3)
-            sc = schedules.get(name, beta_min=b0, beta_max=round(b0 + float(rng.uniform(1, 15)), 3))
-        elif name == "ve":
-            sc = schedules.get(name, sigma_min=round(float(rng.uniform(0.01, 0.1)), 3),
-                               sigma_max=round(float(rng.uniform(5, 50)), 2))
+        if name in ("vp-linear", "sub-vp", "ve"):
+            sc = V.random_schedule(rng, name)
         elif name == "fm-linear":      # FM canonical path a_t = 1 - t (noise), b_t = t (data): sigma = 1 - t, alpha = t
             sc = schedules.Schedule("fm-linear", T_SYM, 1 - T_SYM, 0.0, 1.0)
         elif name == "lipman-ot":      # 000 (20): mu_t = t x_1, sigma_t = 1 - (1 - sigma_min) t

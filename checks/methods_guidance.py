@@ -238,14 +238,7 @@ def models(rng: np.random.Generator, claim: Claim) -> list[Model]:
         list(claim.extra.get("schedules", ["vp-linear", "ve", "rectified-flow"]))
     out = []
     for name in names:
-        if name == "vp-linear":
-            b0 = round(float(rng.uniform(0.05, 0.5)), 3)
-            sc = schedules.get(name, beta_min=b0, beta_max=round(b0 + float(rng.uniform(1, 15)), 3))
-        elif name == "ve":
-            sc = schedules.get(name, sigma_min=round(float(rng.uniform(0.01, 0.1)), 3),
-                               sigma_max=round(float(rng.uniform(5, 50)), 2))
-        else:
-            sc = schedules.get(name)
+        sc = V.random_schedule(rng, name) if name != "sub-vp" else schedules.get(name)
         mean = sp.Rational(int(rng.integers(-15, 15)), 10)
         var = sp.Rational(int(rng.integers(2, 20)), 10)
         out.append(Model(sc, gaussian(mean, var)))

@@ -42,6 +42,18 @@ class VerificationError(ValueError):
 
 # --- reference models ------------------------------------------------------------------------------
 
+def random_schedule(rng: np.random.Generator, name: str) -> schedules.Schedule:
+    """The schedule family ``name`` with seeded random parameters: VP-linear and sub-VP beta_min, beta_max; VE
+    sigma_min, sigma_max; any other family its defaults. The one draw every numeric check uses."""
+    if name in ("vp-linear", "sub-vp"):
+        b0 = round(float(rng.uniform(0.05, 0.5)), 3)
+        return schedules.get(name, beta_min=b0, beta_max=round(b0 + float(rng.uniform(1, 15)), 3))
+    if name == "ve":
+        return schedules.get(name, sigma_min=round(float(rng.uniform(0.01, 0.1)), 3),
+                             sigma_max=round(float(rng.uniform(5, 50)), 2))
+    return schedules.get(name)
+
+
 def numeric_models(rng: np.random.Generator, count: int = 3, family: str = "") -> list[Model]:
     """Concrete schedules (random parameters) with Gaussian-mixture data, for point evaluation."""
     models = []
@@ -50,14 +62,8 @@ def numeric_models(rng: np.random.Generator, count: int = 3, family: str = "") -
         name = names[i % len(names)]
         if name == "ou":
             sc = schedules.get(name, theta=round(float(rng.uniform(0.3, 3)), 2), noise=round(float(rng.uniform(0.2, 2)), 2))
-        elif name in ("vp-linear", "sub-vp"):
-            b0 = round(float(rng.uniform(0.05, 0.5)), 3)
-            sc = schedules.get(name, beta_min=b0, beta_max=round(b0 + float(rng.uniform(1, 15)), 3))
-        elif name == "ve":
-            sc = schedules.get(name, sigma_min=round(float(rng.uniform(0.01, 0.1)), 3),
-                               sigma_max=round(float(rng.uniform(5, 50)), 2))
         else:
-            sc = schedules.get(name)
+            sc = random_schedule(rng, name)
         w = sp.Rational(int(rng.integers(2, 8)), 10)
         mix = Mixture((w, 1 - w), (sp.Rational(int(rng.integers(-20, -5)), 10), sp.Rational(int(rng.integers(5, 20)), 10)),
                       (sp.Rational(int(rng.integers(1, 9)), 10), sp.Rational(int(rng.integers(1, 9)), 10)))
