@@ -57,10 +57,9 @@ from checks.notations_expectation import data_density
 from checks.verdict import MethodResult
 from derive import schedules
 from derive.data import gaussian
-from derive.symbols import dt as DT, eps as EPS, t as T_SYM, x as X_SYM, x0 as X0_SYM
+from derive.symbols import dt as DT, eps as EPS, t as T_SYM, x as X_SYM, x0 as X0_SYM, z as Z_SYM
 
 HOLD_TOL, REFUTE_TOL = 1e-10, 1e-6
-Z_SYM = sp.Symbol("z", real=True)                # a standard normal vector z (one coordinate)
 LAMBDA = sp.Symbol("lambda", positive=True)      # mixing weight of a coupling
 SIGMA_C = sp.Symbol("sigma_c", positive=True)    # a free smoothing scale sigma (003 §4.1.5 Gaussian smoothing)
 T_END = sp.Symbol("T", positive=True)

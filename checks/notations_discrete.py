@@ -38,7 +38,7 @@ import sympy as sp
 
 from checks.notation import NOTATIONS as _BASE, T_END, parse_time
 from derive.data import normal_pdf
-from derive.symbols import dt as DT, t as T_SYM, x as X_SYM, x0 as X0_SYM
+from derive.symbols import dt as DT, eps as EPS, t as T_SYM, x as X_SYM, x0 as X0_SYM
 
 ETA_DEFAULT = sp.Rational(1, 2)
 
@@ -136,7 +136,7 @@ def _eps(M, tau, a, s):
         return M.eps_pred(X_SYM, T_SYM)
     if sub:
         return sp.Symbol("epsilon_" + re.sub(r"[^A-Za-z0-9]", "", sub), real=True)
-    return sp.Symbol("epsilon", real=True)
+    return EPS
 
 
 def _noise_or_pred(name):
@@ -239,7 +239,7 @@ NOTATIONS["discrete.000"] = {
 # 000 (53): epsilon(x_{t+1}, t) is "the noise from step 0 to t", a standard normal draw (not a prediction).
 NOTATIONS["discrete.000.noise"] = {
     **NOTATIONS["discrete.000"],
-    "epsilon": lambda M, tau, a, s: sp.Symbol("epsilon", real=True),
+    "epsilon": lambda M, tau, a, s: EPS,
 }
 
 

@@ -19,9 +19,8 @@ import sympy as sp
 from checks.notations_scoresde_003 import BASE, TAU_T
 from derive.data import normal_pdf
 from derive.pf_ode import gaussian_flow_map
-from derive.symbols import dt as DT, x as X_SYM, x0 as X0_SYM
+from derive.symbols import dt as DT, x as X_SYM, x0 as X0_SYM, z as Z_SYM
 
-Z_SYM = sp.Symbol("z", real=True)
 LAMBDA = sp.Symbol("lambda", positive=True)
 SIGMA_C = sp.Symbol("sigma_c", positive=True)
 XI = sp.Symbol("xi", real=True)     # a bound integration variable (written u in the document)

@@ -41,6 +41,7 @@ from checks.notation import COMMON, parse_time
 from derive import ddim, gaussian, pf_ode
 from derive.data import normal_pdf
 from derive.symbols import dt as DT, eps as EPS, t as T_SYM, tau as TAU, u as U_SYM, x as X_SYM, x0 as X0_SYM
+from derive.symbols import z as Z_SYM
 
 S_SYM = sp.Symbol("s", positive=True)
 T_END = sp.Symbol("T", positive=True)
@@ -570,7 +571,6 @@ TILT_GAUSS = {
 SIGMA_D = sp.Symbol("sigma_d", positive=True)
 THETA = sp.Symbol("theta", real=True)
 THETA_MINUS = sp.Symbol("theta_minus", real=True)
-Z_SYM = sp.Symbol("z", real=True)
 Y_VEC = sp.Symbol("y_vec", real=True)
 X_FREE = sp.Symbol("x_free", real=True)
 P_MEAN = sp.Symbol("P_mean", real=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from derive.symbols import eps as EPS
+
 from .notation import COMMON, _x
 
 SIGMA_DATA = sp.Symbol("sigma_data", positive=True)
@@ -34,7 +36,7 @@ def _x_or_x0(M, tau, args, sub):
         return M.x0_pred(args[0], tau)
     if (sub or "").strip("{} ") == "tgt":   # 003 App. D.6: x_tgt := ((1 - c_skip alpha) x_0 - c_skip sigma eps)/c_out
         c_skip, c_out = _precond(M, tau, (), "skip"), _precond(M, tau, (), "out")
-        return ((1 - c_skip * M.alpha(tau)) * M.state(sp.Integer(0)) - c_skip * M.sigma(tau) * sp.Symbol("epsilon", real=True)) / c_out
+        return ((1 - c_skip * M.alpha(tau)) * M.state(sp.Integer(0)) - c_skip * M.sigma(tau) * EPS) / c_out
     return _x(M, tau, args, sub)
 
 
@@ -56,7 +58,7 @@ def _perturbed(M, tau, args, sub):
     """x_t = alpha_t x_0 + sigma_t eps (003's forward perturbation) for a state at t > 0; x_0 stays the data."""
     if tau == 0 or (sub or "").strip("{} ") == "0":
         return M.state(sp.Integer(0))
-    return M.alpha(tau) * M.state(sp.Integer(0)) + M.sigma(tau) * sp.Symbol("epsilon", real=True)
+    return M.alpha(tau) * M.state(sp.Integer(0)) + M.sigma(tau) * EPS
 
 
 #: "solvers_003.perturbed": as solvers_003, with the state x_t written through the perturbation x_t = alpha_t x_0 + sigma_t eps
